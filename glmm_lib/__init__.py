@@ -1,0 +1,9 @@
+"""glmm_lib: generalized linear mixed models by Laplace maximum likelihood,
+reproducing glmmTMB, for the glmm-course lessons and reports."""
+from . import datasets, families
+from .errors import ConvergenceWarning, GLMMInputError, SingularFitWarning
+from .model import GLMMModel, glmm
+from .results import GLMMResults
+
+__all__ = ["glmm", "GLMMModel", "GLMMResults", "families", "GLMMInputError",
+           "ConvergenceWarning", "SingularFitWarning"]

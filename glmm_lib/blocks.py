@@ -1,0 +1,169 @@
+"""Block-diagonal algebra for H = A' W A + I.
+
+Random-effect coefficients that never share a row of Z are independent given
+the data, so H splits into blocks: the connected components of the graph that
+links coefficients appearing in the same row.  One grouping factor gives one
+block per level (a 1x1 block for a random intercept), nesting gives one block
+per outer level, crossing joins everything into one block.  Blocks of equal
+size are stacked and handled by numpy's batched linear algebra, so no sparse
+factorization is needed and every operation is vectorized.
+"""
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
+
+
+class _Bucket:
+    """All components of one size m: stacked arrays of shape (count, m, m)."""
+
+    def __init__(self, size, global_cols, rows, flat_rows):
+        self.size = size
+        self.global_cols = global_cols    # (count, m) global column of each local slot
+        self.rows = rows                  # observation rows whose coefficients live here
+        self.flat_rows = flat_rows        # (len(rows), K) flat index comp*m + local
+
+
+class BlockStructure:
+    LARGEST_DENSE_BLOCK = 4000
+
+    def __init__(self, cols: np.ndarray, q: int):
+        n, K = cols.shape
+        self.q, self.K, self.n = q, K, n
+        if K > 1:
+            first = np.repeat(cols[:, :1], K - 1, axis=1).ravel()
+            graph = sp.coo_matrix((np.ones(first.size), (first, cols[:, 1:].ravel())), shape=(q, q))
+            n_comp, comp_of_col = connected_components(graph, directed=False)
+        else:
+            n_comp, comp_of_col = q, np.arange(q)
+        comp_sizes = np.bincount(comp_of_col, minlength=n_comp)
+        if comp_sizes.max(initial=0) > self.LARGEST_DENSE_BLOCK:
+            from .errors import GLMMInputError
+            raise GLMMInputError(
+                f"the random effects form one coupled block of {comp_sizes.max()} coefficients "
+                "(crossed factors with many levels); glmm_lib handles blocks up to "
+                f"{self.LARGEST_DENSE_BLOCK}")
+        # local slot of each column inside its component, in column order
+        order = np.argsort(comp_of_col, kind="stable")
+        starts = np.concatenate([[0], np.cumsum(comp_sizes)[:-1]])
+        local = np.empty(q, dtype=np.int64)
+        local[order] = np.arange(q) - np.repeat(starts, comp_sizes)
+        row_comp = comp_of_col[cols[:, 0]]
+        self.buckets = []
+        for m in np.unique(comp_sizes):
+            comps = np.flatnonzero(comp_sizes == m)
+            position = np.full(n_comp, -1, dtype=np.int64)
+            position[comps] = np.arange(comps.size)
+            global_cols = np.empty((comps.size, m), dtype=np.int64)
+            member = position[comp_of_col] >= 0
+            global_cols[position[comp_of_col[member]], local[member]] = np.flatnonzero(member)
+            rows = np.flatnonzero(position[row_comp] >= 0)
+            flat_rows = position[row_comp[rows]][:, None] * m + local[cols[rows]]
+            self.buckets.append(_Bucket(int(m), global_cols, rows, flat_rows))
+        self.single_scalar = len(self.buckets) == 1 and self.buckets[0].size == 1 and K == 1
+
+    # ---- assembly ----------------------------------------------------------
+    def assemble(self, A, w):
+        """Blocks of H = A' diag(w) A + I, one stacked array per bucket."""
+        out = []
+        for b in self.buckets:
+            m, count = b.size, b.global_cols.shape[0]
+            if m == 1:
+                flat = b.flat_rows[:, 0]
+                vals = w[b.rows] * A[b.rows, 0] ** 2   # m == 1 only happens when K == 1
+                h = np.bincount(flat, weights=vals, minlength=count) + 1.0
+                out.append(h.reshape(count, 1, 1))
+                continue
+            a = A[b.rows]
+            comp = b.flat_rows // m
+            loc = b.flat_rows % m
+            idx = (comp[:, :, None] * m + loc[:, :, None]) * m + loc[:, None, :]
+            vals = w[b.rows, None, None] * a[:, :, None] * a[:, None, :]
+            h = np.bincount(idx.ravel(), weights=vals.ravel(), minlength=count * m * m)
+            h = h.reshape(count, m, m)
+            h[:, np.arange(m), np.arange(m)] += 1.0
+            out.append(h)
+        return out
+
+    # ---- factorization -----------------------------------------------------
+    @staticmethod
+    def cholesky(blocks):
+        """Cholesky factors per bucket, or None if some block is not positive definite."""
+        out = []
+        for h in blocks:
+            if h.shape[1] == 1:
+                if np.any(h <= 0) or not np.all(np.isfinite(h)):
+                    return None
+                out.append(np.sqrt(h))
+                continue
+            try:
+                out.append(np.linalg.cholesky(h))
+            except np.linalg.LinAlgError:
+                return None
+        return out
+
+    @staticmethod
+    def logdet(chol):
+        return float(sum(2 * np.sum(np.log(np.diagonal(c, axis1=1, axis2=2))) for c in chol))
+
+    def solve(self, chol, vector):
+        """H^-1 vector for a global vector of length q."""
+        out = np.empty_like(vector)
+        for b, c in zip(self.buckets, chol):
+            rhs = vector[b.global_cols]
+            if b.size == 1:
+                out[b.global_cols] = rhs / c[:, :, 0] ** 2
+                continue
+            y = np.linalg.solve(c, rhs[:, :, None])
+            x = np.linalg.solve(np.swapaxes(c, 1, 2), y)
+            out[b.global_cols] = x[:, :, 0]
+        return out
+
+    @staticmethod
+    def inverse(chol):
+        out = []
+        for c in chol:
+            if c.shape[1] == 1:
+                out.append(1.0 / c**2)
+                continue
+            cinv = np.linalg.inv(c)
+            out.append(np.swapaxes(cinv, 1, 2) @ cinv)
+        return out
+
+    def row_blocks(self, inverse):
+        """For each row i, the K x K block of H^-1 at its own coefficients: (n, K, K)."""
+        out = np.empty((self.n, self.K, self.K))
+        for b, hinv in zip(self.buckets, inverse):
+            m = b.size
+            comp = b.flat_rows // m
+            loc = b.flat_rows % m
+            out[b.rows] = hinv[comp[:, :, None], loc[:, :, None], loc[:, None, :]]
+        return out
+
+    def unit_variances(self, inverse):
+        """Diagonal of H^-1 as a global vector (conditional variances of b)."""
+        out = np.empty(self.q)
+        for b, hinv in zip(self.buckets, inverse):
+            out[b.global_cols] = np.diagonal(hinv, axis1=1, axis2=2)
+        return out
+
+    def full_blocks(self, inverse):
+        """H^-1 blocks with their global columns, to read covariances within a level."""
+        return [(b.global_cols, hinv) for b, hinv in zip(self.buckets, inverse)]
+
+    def entries(self, inverse, first, second):
+        """(H^-1)[first, second] for global columns in the same block (arrays)."""
+        if not hasattr(self, "_where"):
+            where = np.empty((self.q, 3), dtype=np.int64)
+            for k, b in enumerate(self.buckets):
+                comp, local = np.indices(b.global_cols.shape)
+                where[b.global_cols.ravel()] = np.column_stack(
+                    [np.full(comp.size, k), comp.ravel(), local.ravel()])
+            self._where = where
+        w1, w2 = self._where[first], self._where[second]
+        out = np.empty(np.shape(first))
+        for k, hinv in enumerate(inverse):
+            sel = w1[..., 0] == k
+            out[sel] = hinv[w1[sel][:, 1], w1[sel][:, 2], w2[sel][:, 2]]
+        return out

@@ -1,0 +1,166 @@
+"""Outer optimization of the Laplace log-likelihood and the record it leaves.
+
+L-BFGS-B on the exact gradient, then Newton steps on a Hessian from central
+differences of that gradient: the Newton polish drives the gradient to
+round-off, and the same Hessian gives the standard errors (as TMB's sdreport
+inverts the Hessian of the objective over all outer parameters).
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.optimize
+import statsmodels.api as sm
+
+from .errors import ConvergenceWarning, SingularFitWarning
+from .laplace import InnerModeError
+
+
+@dataclass
+class OptimizerRecord:
+    """What the optimizer did, as plain data (so a failed fit can be explained)."""
+    start: np.ndarray
+    end: np.ndarray
+    parameter_names: list
+    n_evaluations: int
+    n_gradients: int
+    final_gradient: np.ndarray
+    message: str
+    converged: bool
+    problems: list = field(default_factory=list)
+    hessian_positive_definite: bool = True
+
+    def __str__(self):
+        lines = [f"converged: {self.converged}", f"message: {self.message}",
+                 f"evaluations: {self.n_evaluations} (gradients {self.n_gradients})",
+                 f"max |gradient|: {np.max(np.abs(self.final_gradient), initial=0):.3g}"]
+        lines += [f"problem: {p}" for p in self.problems]
+        return "\n".join(lines)
+
+
+def starting_values(model) -> np.ndarray:
+    """beta from a GLM without the random effects (statsmodels), variances at SD 1."""
+    fam = model.family
+    lay = model.layout
+    start = np.zeros(lay.size)
+    mu = None
+    if lay.n_beta:
+        glm_family = fam.glm_family()
+        exog = model.X
+        if fam.has_trials:
+            endog = np.column_stack([model.y, model.trials - model.y])
+        else:
+            endog = model.y
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                res = sm.GLM(endog, exog, family=glm_family, offset=model.offset,
+                             var_weights=model.weights).fit()
+            if np.all(np.isfinite(res.params)):
+                start[lay.beta] = res.params
+                mu = res.fittedvalues
+        except Exception:  # a failed GLM start is not fatal: start at zero
+            pass
+    start[lay.theta] = model.random_effects.theta_start()
+    if mu is None:
+        mu = fam.link.inverse(model.X @ start[lay.beta] + model.offset)
+    for name, value in fam.start_aux(model.y, mu, model.trials).items():
+        start[lay.aux(name)][0] = value
+    return start
+
+
+def numeric_hessian(gradient, params, step=1e-4):
+    """Central differences of an exact gradient, symmetrized."""
+    k = params.size
+    hess = np.empty((k, k))
+    for j in range(k):
+        h = step * max(1.0, abs(params[j]))
+        up, down = params.copy(), params.copy()
+        up[j] += h
+        down[j] -= h
+        hess[:, j] = (gradient(up) - gradient(down)) / (2 * h)
+    return 0.5 * (hess + hess.T)
+
+
+def optimize(model, objective, start=None, max_iter=1000, newton_steps=4):
+    names = model.parameter_names()
+    p0 = starting_values(model) if start is None else np.asarray(start, float)
+    counts = {"grad": 0}
+
+    def negative(p):
+        try:
+            state = objective.mode(p)
+        except (InnerModeError, FloatingPointError, np.linalg.LinAlgError):
+            return np.inf, np.zeros_like(p)
+        counts["grad"] += 1
+        g = objective.gradient(state)
+        if not np.isfinite(state.value) or not np.all(np.isfinite(g)):
+            return np.inf, np.zeros_like(p)
+        return -state.value, -g
+
+    def gradient_only(p):
+        return negative(p)[1]
+
+    with np.errstate(all="ignore"):
+        result = scipy.optimize.minimize(negative, p0, jac=True, method="L-BFGS-B",
+                                         options={"maxiter": max_iter, "ftol": 1e-15,
+                                                  "gtol": 1e-9, "maxcor": 20})
+        p = result.x
+        value, grad = negative(p)
+        hessian = numeric_hessian(gradient_only, p)
+        for _ in range(newton_steps):
+            if np.max(np.abs(grad)) < 1e-9:
+                break
+            try:
+                step = np.linalg.solve(hessian, grad)
+            except np.linalg.LinAlgError:
+                break
+            trial = p - step
+            trial_value, trial_grad = negative(trial)
+            if not trial_value <= value + 1e-10:
+                break
+            p, value, grad = trial, trial_value, trial_grad
+            hessian = numeric_hessian(gradient_only, p)
+    state = objective.mode(p)
+    problems = []
+    message = str(result.message)
+    max_grad = float(np.max(np.abs(grad), initial=0.0))
+    if not np.isfinite(value):
+        problems.append("the log-likelihood is not finite at the end point")
+    if max_grad > 1e-3:
+        worst = names[int(np.argmax(np.abs(grad)))]
+        problems.append(f"large gradient at the end: max |dL/dp| = {max_grad:.3g} (at {worst})")
+    if not state.inner_converged:
+        problems.append("the inner mode of the random effects did not converge")
+    pd_hessian = bool(np.all(np.isfinite(hessian)))
+    if pd_hessian:
+        try:
+            np.linalg.cholesky(hessian)
+        except np.linalg.LinAlgError:
+            pd_hessian = False
+    if not pd_hessian:
+        problems.append("non-positive-definite Hessian: the standard errors are not reliable "
+                        "(often a variance estimated at zero or a parameter not identified)")
+    singular = _singular_terms(model, p)
+    for s in singular:
+        warnings.warn(f"singular fit: the {s} is estimated at (nearly) zero", SingularFitWarning,
+                      stacklevel=3)
+    record = OptimizerRecord(p0, p, names, objective.n_evaluations, counts["grad"], -grad,
+                             message, not problems, problems, pd_hessian)
+    if problems:
+        warnings.warn("model fit did not converge: " + "; ".join(problems), ConvergenceWarning,
+                      stacklevel=3)
+    return record, state, hessian
+
+
+def _singular_terms(model, params):
+    out = []
+    theta = params[model.layout.theta]
+    for term, sl in zip(model.random_effects.terms, model.random_effects.theta_slices):
+        report = term.structure.report(theta[sl])
+        for name, sd in zip(term.term_names, np.atleast_1d(report["sd"])):
+            if sd < 1e-4:
+                out.append(f"standard deviation of {name} in ({term.spec.lhs} | {term.group_name})")
+    return out

@@ -1,0 +1,131 @@
+"""Random-effects terms and the sparse structure of Z Lambda.
+
+Each term ``(lhs | group)`` contributes ``s`` coefficients per level of its
+grouping factor.  Row i of Z has, for each term, the ``s`` values of the
+term's left-hand side model matrix at the columns of its level; so Z (and
+A = Z Lambda, since Lambda is block diagonal by level) is stored row-wise as
+an (n, K) array of values and an (n, K) array of column numbers, K the total
+number of coefficients per row over all terms.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .covstruct import STRUCTURES, CovStructure
+from .errors import GLMMInputError
+from .fixed import FixedEffects
+from .formula import RandomTermSpec
+
+
+@dataclass
+class RandomTerm:
+    spec: RandomTermSpec
+    group_name: str            # "block", "a:b"
+    levels: list               # level labels in order
+    codes: np.ndarray          # (n,) level index per row
+    design: FixedEffects       # left-hand side model matrix (n, s)
+    structure: CovStructure
+
+    @property
+    def size(self):
+        return self.design.X.shape[1]
+
+    @property
+    def term_names(self):
+        return self.design.names
+
+    @property
+    def n_levels(self):
+        return len(self.levels)
+
+    def codes_for(self, newdata: pd.DataFrame) -> np.ndarray:
+        """Level index for new rows; -1 where the level was not in the fit."""
+        labels = group_labels(newdata, self.group_name)
+        lookup = {lvl: i for i, lvl in enumerate(self.levels)}
+        return np.array([lookup.get(v, -1) for v in labels], dtype=np.int64)
+
+
+def group_labels(data: pd.DataFrame, group: str) -> list:
+    cols = [c.strip().strip("`") for c in group.split(":")]
+    parts = [data[c].astype(str).to_numpy() for c in cols]
+    if len(parts) == 1:
+        return list(parts[0])
+    return [":".join(p) for p in zip(*parts)]
+
+
+def build_term(spec: RandomTermSpec, data: pd.DataFrame) -> RandomTerm:
+    cols = [c.strip().strip("`") for c in spec.group.split(":")]
+    code_columns = [data[c].cat.codes.to_numpy() for c in cols]
+    keys = np.stack(code_columns, axis=1)
+    uniq, codes = np.unique(keys, axis=0, return_inverse=True)
+    labels = [":".join(str(data[c].cat.categories[k]) for c, k in zip(cols, row)) for row in uniq]
+    if len(labels) < 2:
+        raise GLMMInputError(
+            f"grouping factor {spec.group!r} has only one level ({labels[0]!r}) in the rows "
+            "used; a random effect needs at least two groups")
+    design = FixedEffects.from_frame(spec.lhs, data, what=f"random term {spec}")
+    if design.X.shape[1] == 0:
+        raise GLMMInputError(f"random term {spec} has no coefficients")
+    structure_cls = STRUCTURES[spec.structure]
+    return RandomTerm(spec, spec.group, labels, codes.ravel().astype(np.int64), design,
+                      structure_cls(design.X.shape[1]))
+
+
+class RandomEffects:
+    """All random terms together: column layout of b, the row-wise pattern of Z,
+    and Lambda(theta) applied to it."""
+
+    def __init__(self, terms: list, nobs: int):
+        self.terms = terms
+        self.nobs = nobs
+        self.offsets = np.cumsum([0] + [t.n_levels * t.size for t in terms])
+        self.q = int(self.offsets[-1])
+        self.theta_slices = []
+        start = 0
+        for t in terms:
+            self.theta_slices.append(slice(start, start + t.structure.n_params))
+            start += t.structure.n_params
+        self.n_theta = start
+        self.row_slices = []
+        k = 0
+        for t in terms:
+            self.row_slices.append(slice(k, k + t.size))
+            k += t.size
+        self.K = k
+        cols = np.empty((nobs, self.K), dtype=np.int64)
+        for t, off, rs in zip(terms, self.offsets, self.row_slices):
+            cols[:, rs] = off + t.codes[:, None] * t.size + np.arange(t.size)[None, :]
+        self.cols = cols
+
+    def theta_start(self):
+        if not self.terms:
+            return np.zeros(0)
+        return np.concatenate([t.structure.start() for t in self.terms])
+
+    def theta_names(self):
+        names = []
+        for t in self.terms:
+            names += [f"{p}|{t.group_name}" for p in t.structure.parameter_names(t.term_names)]
+        return names
+
+    def factors(self, theta):
+        return [t.structure.factor(theta[sl]) for t, sl in zip(self.terms, self.theta_slices)]
+
+    def values(self, theta, factors=None):
+        """Row-wise values of A = Z Lambda(theta), shape (n, K)."""
+        factors = self.factors(theta) if factors is None else factors
+        out = np.empty((self.nobs, self.K))
+        for t, lam, rs in zip(self.terms, factors, self.row_slices):
+            out[:, rs] = t.design.X @ lam
+        return out
+
+    def value_derivatives(self, theta):
+        """For each theta_k: (row slice, d A / d theta_k restricted to that slice)."""
+        out = []
+        for t, sl, rs in zip(self.terms, self.theta_slices, self.row_slices):
+            for dlam in t.structure.jacobian(theta[sl]):
+                out.append((rs, t.design.X @ dlam))
+        return out

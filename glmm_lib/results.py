@@ -1,0 +1,297 @@
+"""The fitted model: estimates, standard errors, variance components,
+conditional modes, predictions and simulation, with tidy pandas output."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .errors import GLMMInputError
+from .frame import as_factor
+from .formula import evaluate_expression
+
+
+class GLMMResults:
+    def __init__(self, model, objective, state, record, hessian):
+        self.model = model
+        self.family = model.family
+        self.formula = model.formula.text
+        self._objective = objective
+        self._state = state
+        self.optimizer = record
+        self._hessian = hessian
+        with np.errstate(all="ignore"):
+            try:
+                self._cov = np.linalg.inv(hessian)
+            except np.linalg.LinAlgError:
+                self._cov = np.full_like(hessian, np.nan)
+        lay = model.layout
+        self.params = pd.Series(record.end[lay.beta], index=model.fixed.names, name="Estimate")
+        self.theta = record.end[lay.theta]
+        self.aux_coefficients = {name: record.end[lay.aux(name)] for name in model.aux_designs}
+
+    # ---- convergence -------------------------------------------------------
+    @property
+    def converged(self) -> bool:
+        return self.optimizer.converged
+
+    @property
+    def convergence_problems(self) -> list:
+        return list(self.optimizer.problems)
+
+    # ---- fixed effects -----------------------------------------------------
+    def cov_params(self, full=False) -> pd.DataFrame:
+        """Covariance of the fixed effects (or of all outer parameters with ``full``)."""
+        if full:
+            names = self.model.parameter_names()
+            return pd.DataFrame(self._cov, index=names, columns=names)
+        sl = self.model.layout.beta
+        return pd.DataFrame(self._cov[sl, sl], index=self.params.index, columns=self.params.index)
+
+    @property
+    def bse(self) -> pd.Series:
+        return pd.Series(np.sqrt(np.diag(self.cov_params().to_numpy())), index=self.params.index,
+                         name="Std. Error")
+
+    @property
+    def tvalues(self) -> pd.Series:
+        return (self.params / self.bse).rename("z value")
+
+    zvalues = tvalues
+
+    @property
+    def pvalues(self) -> pd.Series:
+        return pd.Series(2 * stats.norm.sf(np.abs(self.tvalues)), index=self.params.index,
+                         name="Pr(>|z|)")
+
+    def conf_int(self, alpha=0.05) -> pd.DataFrame:
+        """Wald intervals, as glmmTMB's confint() (estimate +- z * SE)."""
+        z = stats.norm.ppf(1 - alpha / 2)
+        lo, hi = self.params - z * self.bse, self.params + z * self.bse
+        pct = (f"{100 * alpha / 2:g} %", f"{100 * (1 - alpha / 2):g} %")
+        return pd.DataFrame({pct[0]: lo, pct[1]: hi})
+
+    def coef_table(self) -> pd.DataFrame:
+        return pd.DataFrame({"Estimate": self.params, "Std. Error": self.bse,
+                             "z value": self.tvalues, "Pr(>|z|)": self.pvalues})
+
+    # ---- likelihood --------------------------------------------------------
+    @property
+    def llf(self) -> float:
+        return self._state.value
+
+    @property
+    def n_params(self) -> int:
+        return self.model.layout.size
+
+    @property
+    def nobs(self) -> int:
+        return self.model.nobs
+
+    @property
+    def aic(self) -> float:
+        return -2 * self.llf + 2 * self.n_params
+
+    @property
+    def bic(self) -> float:
+        return -2 * self.llf + np.log(self.nobs) * self.n_params
+
+    @property
+    def deviance(self) -> float:
+        """-2 log-likelihood, as glmmTMB's summary prints under 'deviance'."""
+        return -2 * self.llf
+
+    @property
+    def df_resid(self) -> int:
+        return self.nobs - self.n_params
+
+    # ---- dispersion and variance components --------------------------------
+    @property
+    def sigma(self) -> float:
+        values = {k: float(v[0]) for k, v in self.aux_coefficients.items()}
+        return self.family.sigma(values)
+
+    @property
+    def varcorr(self) -> pd.DataFrame:
+        """One row per random-effect coefficient: group, term, variance, sd
+        (and corr_with_<term> columns for correlated terms, rho for ar1/cs)."""
+        rows = []
+        re = self.model.random_effects
+        for term, sl in zip(re.terms, re.theta_slices):
+            rep = term.structure.report(self.theta[sl])
+            for i, name in enumerate(term.term_names):
+                row = {"group": term.group_name, "term": name, "structure": term.structure.name,
+                       "variance": rep["sd"][i] ** 2, "sd": rep["sd"][i]}
+                if rep.get("corr") is not None:
+                    for j, other in enumerate(term.term_names[:i]):
+                        row[f"corr_{j + 1}"] = rep["corr"][i, j]
+                if "rho" in rep:
+                    row["rho"] = rep["rho"]
+                rows.append(row)
+        return pd.DataFrame(rows)
+
+    def _conditional_blocks(self, joint):
+        """Per term and level, Var(u | y): Lambda H^-1 Lambda' (+ parameter uncertainty)."""
+        re, obj, state = self.model.random_effects, self._objective, self._state
+        inverse = obj.blocks.inverse(state.chol)
+        factors = re.factors(self.theta)
+        out = []
+        jac = self._mode_jacobian() if joint else None
+        for t, off, lam in zip(re.terms, re.offsets, factors):
+            s = t.size
+            cols = off + np.arange(t.n_levels)[:, None] * s + np.arange(s)[None, :]
+            hinv = obj.blocks.entries(inverse, cols[:, :, None].repeat(s, 2),
+                                      cols[:, None, :].repeat(s, 1))
+            cov = lam @ hinv @ lam.T
+            if joint:
+                j = jac[cols]                       # (levels, s, n_params): d u / d p
+                cov = cov + j @ self._cov @ np.swapaxes(j, 1, 2)
+            out.append(cov)
+        return out
+
+    def _mode_jacobian(self, step=1e-5):
+        """d u_hat / d p by central differences of the inner mode (u = Lambda b)."""
+        obj, p = self._objective, self.optimizer.end
+        re = self.model.random_effects
+
+        def u_of(params):
+            b = obj.mode(params, b_start=self._state.b).b
+            u = np.empty_like(b)
+            for t, off, lam in zip(re.terms, re.offsets, re.factors(params[self.model.layout.theta])):
+                block = b[off: off + t.n_levels * t.size].reshape(t.n_levels, t.size)
+                u[off: off + t.n_levels * t.size] = (block @ lam.T).ravel()
+            return u
+
+        jac = np.empty((re.q, p.size))
+        for k in range(p.size):
+            h = step * max(1.0, abs(p[k]))
+            up, down = p.copy(), p.copy()
+            up[k] += h
+            down[k] -= h
+            jac[:, k] = (u_of(up) - u_of(down)) / (2 * h)
+        obj.mode(p, b_start=self._state.b)  # leave the objective's cache at the optimum
+        return jac
+
+    def ranef(self, cond_var="joint") -> dict:
+        """Conditional modes per grouping factor: {group: DataFrame(level x term)} with
+        conditional SDs in columns ``sd(<term>)``.
+
+        ``cond_var="joint"`` includes the uncertainty of the estimated parameters (as
+        glmmTMB's ``ranef(condVar=TRUE)``, from TMB's sdreport); ``"conditional"`` gives
+        lme4's H^-1 only; ``None`` skips them.
+        """
+        re = self.model.random_effects
+        blocks = self._conditional_blocks(cond_var == "joint") if cond_var else None
+        out = {}
+        for k, (t, off, lam) in enumerate(zip(re.terms, re.offsets, re.factors(self.theta))):
+            b = self._state.b[off: off + t.n_levels * t.size].reshape(t.n_levels, t.size)
+            u = b @ lam.T
+            frame = pd.DataFrame(u, index=pd.Index(t.levels, name=t.group_name),
+                                 columns=t.term_names)
+            if blocks is not None:
+                sd = np.sqrt(np.diagonal(blocks[k], axis1=1, axis2=2))
+                for i, name in enumerate(t.term_names):
+                    frame[f"sd({name})"] = sd[:, i]
+            key = t.group_name
+            while key in out:
+                key += "'"
+            out[key] = frame
+        return out
+
+    # ---- prediction and simulation -----------------------------------------
+    def _new_design(self, newdata):
+        frame = self.model.frame
+        if not isinstance(newdata, pd.DataFrame):
+            raise GLMMInputError("newdata must be a pandas DataFrame")
+        nd = newdata.copy()
+        for col in frame.data.columns:
+            if isinstance(frame.data[col].dtype, pd.CategoricalDtype) and col in nd.columns:
+                cats = frame.data[col].cat.categories
+                values = nd[col].astype(type(cats[0])) if len(cats) and \
+                    not isinstance(nd[col].dtype, pd.CategoricalDtype) and \
+                    pd.api.types.is_numeric_dtype(pd.Series(cats)) else nd[col]
+                unknown = ~pd.Series(values).isin(cats).to_numpy() & pd.notna(values)
+                if unknown.any() and col not in self._group_columns():
+                    raise GLMMInputError(f"newdata column {col!r} has levels not in the fit: "
+                                         f"{sorted(set(np.asarray(values)[unknown].astype(str)))}")
+                nd[col] = pd.Categorical(values, categories=cats)
+        offset = np.zeros(len(nd))
+        for expr in self.model.formula.offsets:
+            offset += evaluate_expression(expr, nd)
+        return nd, self.model.fixed.matrix_for(nd), offset
+
+    def _group_columns(self):
+        return {c.strip("` ") for t in self.model.random_effects.terms for c in t.group_name.split(":")}
+
+    def predict(self, newdata=None, type="response", re_form=None):
+        """Predictions on the response or link scale.
+
+        ``re_form=None`` includes the conditional modes (levels not seen in the fit
+        get zero), ``re_form="~0"`` (or ``NA``) gives population-level predictions.
+        """
+        if type not in ("response", "link"):
+            raise GLMMInputError("type must be 'response' or 'link'")
+        population = re_form is not None and str(re_form).replace(" ", "") in ("~0", "NA", "nan")
+        if re_form is not None and not population:
+            raise GLMMInputError("re_form must be None (all random effects) or '~0'")
+        re = self.model.random_effects
+        if newdata is None:
+            eta = self._state.eta.copy()
+            if population:
+                eta = self.model.X @ self.params.to_numpy() + self.model.offset
+        else:
+            nd, X, offset = self._new_design(newdata)
+            eta = X @ self.params.to_numpy() + offset
+            if not population:
+                for t, off, lam in zip(re.terms, re.offsets, re.factors(self.theta)):
+                    b = self._state.b[off: off + t.n_levels * t.size].reshape(t.n_levels, t.size)
+                    u = b @ lam.T
+                    codes = t.codes_for(nd)
+                    Z = t.design.matrix_for(nd)
+                    contrib = np.einsum("ik,ik->i", Z, u[np.maximum(codes, 0)])
+                    eta += np.where(codes >= 0, contrib, 0.0)
+        return eta if type == "link" else self.family.link.inverse(eta)
+
+    @property
+    def fittedvalues(self):
+        return self.predict()
+
+    def resid_pearson(self):
+        mu = self.predict()
+        m = self.model
+        aux = self._state.aux
+        if self.family.has_trials:
+            return (m.y - m.trials * mu) / np.sqrt(self.family.variance(mu, aux, m.trials))
+        return (m.y - mu) / np.sqrt(self.family.variance(mu, aux, m.trials))
+
+    def simulate(self, nsim=1, seed=None, re="new"):
+        """Responses simulated from the fit, shape (nobs, nsim).
+
+        ``re="new"`` draws the random effects anew (glmmTMB's default);
+        ``re="conditional"`` keeps them at their conditional modes.  Binomial
+        responses are numbers of successes out of the fit's trials.
+        """
+        if re not in ("new", "conditional"):
+            raise GLMMInputError("re must be 'new' or 'conditional'")
+        rng = np.random.default_rng(seed)
+        m, obj = self.model, self._objective
+        fixed_eta = m.X @ self.params.to_numpy() + m.offset
+        A = self._state.A
+        out = np.empty((m.nobs, nsim))
+        for k in range(nsim):
+            if re == "new" and m.random_effects.q:
+                eta = fixed_eta + obj._Ab(A, rng.standard_normal(m.random_effects.q))
+            else:
+                eta = self._state.eta
+            mu = self.family.link.inverse(eta)
+            out[:, k] = self.family.simulate(mu, self._state.aux, m.trials, rng)
+        return out
+
+    # ---- printing ----------------------------------------------------------
+    def summary(self):
+        from .summary import Summary
+        return Summary(self)
+
+    def __repr__(self):
+        return (f"<GLMMResults {self.family.name}({self.family.link.name}) {self.formula!r}: "
+                f"logLik {self.llf:.4f}, {'converged' if self.converged else 'NOT CONVERGED'}>")
