@@ -72,10 +72,19 @@ class Family:
 
     # ---- density and derivatives in mu ------------------------------------
     def loglik(self, y, mu, aux, trials):
+        """Log density (mass) of each observation."""
+        return self.kernel(y, mu, aux, trials) + self.normalizer(y, trials)
+
+    def normalizer(self, y, trials):
+        """The part of log f that depends on no parameter (computed once per fit)."""
+        return np.zeros_like(y, dtype=float)
+
+    def kernel(self, y, mu, aux, trials):
+        """log f minus ``normalizer``."""
         raise NotImplementedError
 
-    def mu_derivatives(self, y, mu, aux, trials):
-        """Return (dl/dmu, d2l/dmu2, d3l/dmu3)."""
+    def mu_derivatives(self, y, mu, aux, trials, third=True):
+        """Return (dl/dmu, d2l/dmu2, d3l/dmu3); the third may be None if not ``third``."""
         raise NotImplementedError
 
     def aux_derivatives(self, y, mu, aux, trials):
@@ -84,6 +93,13 @@ class Family:
 
     def variance(self, mu, aux, trials):
         raise NotImplementedError
+
+    def mean(self, mu, aux):
+        """E(y) from the conditional mean mu (differs from mu for zero inflation)."""
+        return mu
+
+    #: value of the dispersion parameter when dispformula = ~0 (None: not allowed)
+    fixed_dispersion = None
 
     def simulate(self, mu, aux, trials, rng):
         raise NotImplementedError
@@ -105,21 +121,30 @@ class Family:
 
     # ---- derivatives in eta ------------------------------------------------
     def eta_derivatives(self, y, eta, aux, trials, need_aux=True) -> EtaDerivatives:
+        """Kernel of log f and its eta-derivatives; third order and aux only if ``need_aux``."""
         mu, m1, m2, m3 = self.link.derivs(eta)
-        l1, l2, l3 = self.mu_derivatives(y, mu, aux, trials)
+        l1, l2, l3 = self.mu_derivatives(y, mu, aux, trials, third=need_aux)
         g = l1 * m1
         w = -(l2 * m1 * m1 + l1 * m2)
-        w3 = -(l3 * m1**3 + 3 * l2 * m1 * m2 + l1 * m3)
+        w3 = -(l3 * m1**3 + 3 * l2 * m1 * m2 + l1 * m3) if need_aux else None
         aux_d = {}
         if need_aux:
             for name, (la, lam, lamm) in self.aux_derivatives(y, mu, aux, trials).items():
                 aux_d[name] = (la, lam * m1, -(lamm * m1 * m1 + lam * m2))
-        return EtaDerivatives(self.loglik(y, mu, aux, trials), g, w, w3, aux_d)
+        return EtaDerivatives(self.kernel(y, mu, aux, trials), g, w, w3, aux_d)
 
     def fisher_weights(self, eta, aux, trials):
         """Expected information in eta per observation: (dmu/deta)^2 / Var(y)."""
         mu, m1, _, _ = self.link.derivs(eta)
         return m1 * m1 / self.variance(mu, aux, trials)
+
+
+def _trigamma(x):
+    return special.zeta(2.0, x)
+
+
+def _tetragamma(x):
+    return -2.0 * special.zeta(3.0, x)
 
 
 def _statsmodels_link(name):
@@ -139,36 +164,42 @@ def _check_counts(y, index, column, family):
 
 
 class Gaussian(Family):
+    """Normal with variance sigma^2; the auxiliary parameter is log(sigma^2), the scale on
+    which glmmTMB reports a gaussian dispersion model."""
     name = "gaussian"
     links = ("identity", "log", "inverse")
     default_link = "identity"
-    aux_parameters = (AuxParameter("log_sigma"),)
+    aux_parameters = (AuxParameter("log_sigma2"),)
     _glm_family_class = staticmethod(lambda: sm_families.Gaussian)
+    fixed_dispersion = 0.5 * np.log(np.finfo(float).eps)   # dispformula = ~0, as glmmTMB
 
-    def loglik(self, y, mu, aux, trials):
-        ls = aux["log_sigma"]
-        return -0.5 * np.log(2 * np.pi) - ls - 0.5 * ((y - mu) * np.exp(-ls)) ** 2
+    def normalizer(self, y, trials):
+        return np.full_like(y, -0.5 * np.log(2 * np.pi), dtype=float)
 
-    def mu_derivatives(self, y, mu, aux, trials):
-        prec = np.exp(-2 * aux["log_sigma"])
+    def kernel(self, y, mu, aux, trials):
+        a = aux["log_sigma2"]
+        return -0.5 * a - 0.5 * (y - mu) ** 2 * np.exp(-a)
+
+    def mu_derivatives(self, y, mu, aux, trials, third=True):
+        prec = np.exp(-aux["log_sigma2"])
         return (y - mu) * prec, -prec * np.ones_like(mu), np.zeros_like(mu)
 
     def aux_derivatives(self, y, mu, aux, trials):
-        prec = np.exp(-2 * aux["log_sigma"])
+        prec = np.exp(-aux["log_sigma2"])
         r = y - mu
-        return {"log_sigma": (r * r * prec - 1, -2 * r * prec, 2 * prec * np.ones_like(mu))}
+        return {"log_sigma2": (0.5 * r * r * prec - 0.5, -r * prec, prec * np.ones_like(mu))}
 
     def variance(self, mu, aux, trials):
-        return np.exp(2 * aux["log_sigma"]) * np.ones_like(mu)
+        return np.exp(aux["log_sigma2"]) * np.ones_like(mu)
 
     def simulate(self, mu, aux, trials, rng):
-        return rng.normal(mu, np.exp(aux["log_sigma"]))
+        return rng.normal(mu, np.exp(0.5 * aux["log_sigma2"]))
 
     def sigma(self, aux_values):
-        return float(np.exp(aux_values["log_sigma"]))
+        return float(np.exp(0.5 * aux_values["log_sigma2"]))
 
     def start_aux(self, y, mu, trials):
-        return {"log_sigma": float(np.log(max(np.std(y - mu), 1e-8)))}
+        return {"log_sigma2": float(np.log(max(np.var(y - mu), 1e-12)))}
 
 
 class Poisson(Family):
@@ -180,17 +211,20 @@ class Poisson(Family):
     def check_response(self, y, trials, index, column):
         _check_counts(y, index, column, self.name)
 
-    def loglik(self, y, mu, aux, trials):
-        return special.xlogy(y, mu) - mu - special.gammaln(y + 1)
+    def normalizer(self, y, trials):
+        return -special.gammaln(y + 1)
 
-    def mu_derivatives(self, y, mu, aux, trials):
+    def kernel(self, y, mu, aux, trials):
+        return special.xlogy(y, mu) - mu
+
+    def mu_derivatives(self, y, mu, aux, trials, third=True):
         return y / mu - 1, -y / mu**2, 2 * y / mu**3
 
     def eta_derivatives(self, y, eta, aux, trials, need_aux=True):
         if self.link.name != "log":
             return super().eta_derivatives(y, eta, aux, trials, need_aux)
         mu = np.exp(eta)
-        return EtaDerivatives(y * eta - mu - special.gammaln(y + 1), y - mu, mu, mu, {})
+        return EtaDerivatives(y * eta - mu, y - mu, mu, mu, {})
 
     def variance(self, mu, aux, trials):
         return mu
@@ -231,23 +265,24 @@ class Binomial(Family):
                 f"{first_rows(bad, index)} are not (a proportion needs weights= the number of "
                 "trials)")
 
-    def loglik(self, y, mu, aux, trials):
-        return (special.gammaln(trials + 1) - special.gammaln(y + 1) - special.gammaln(trials - y + 1)
-                + special.xlogy(y, mu) + special.xlog1py(trials - y, -mu))
+    def normalizer(self, y, trials):
+        return special.gammaln(trials + 1) - special.gammaln(y + 1) - special.gammaln(trials - y + 1)
 
-    def mu_derivatives(self, y, mu, aux, trials):
+    def kernel(self, y, mu, aux, trials):
+        return special.xlogy(y, mu) + special.xlog1py(trials - y, -mu)
+
+    def mu_derivatives(self, y, mu, aux, trials, third=True):
         f = trials - y
         return (y / mu - f / (1 - mu), -y / mu**2 - f / (1 - mu) ** 2,
-                2 * y / mu**3 - 2 * f / (1 - mu) ** 3)
+                2 * y / mu**3 - 2 * f / (1 - mu) ** 3 if third else None)
 
     def eta_derivatives(self, y, eta, aux, trials, need_aux=True):
         if self.link.name != "logit":
             return super().eta_derivatives(y, eta, aux, trials, need_aux)
         mu = special.expit(eta)
         v = trials * mu * (1 - mu)
-        ll = (special.gammaln(trials + 1) - special.gammaln(y + 1) - special.gammaln(trials - y + 1)
-              + y * eta - trials * np.logaddexp(0, eta))
-        return EtaDerivatives(ll, y - trials * mu, v, v * (1 - 2 * mu), {})
+        kernel = y * eta - trials * np.logaddexp(0, eta)
+        return EtaDerivatives(kernel, y - trials * mu, v, v * (1 - 2 * mu), {})
 
     def variance(self, mu, aux, trials):
         return trials * mu * (1 - mu)
@@ -267,16 +302,19 @@ class NegativeBinomial2(Family):
     def check_response(self, y, trials, index, column):
         _check_counts(y, index, column, self.name)
 
-    def loglik(self, y, mu, aux, trials):
+    def normalizer(self, y, trials):
+        return -special.gammaln(y + 1)
+
+    def kernel(self, y, mu, aux, trials):
         th = np.exp(aux["log_theta"])
-        return (special.gammaln(y + th) - special.gammaln(th) - special.gammaln(y + 1)
+        return (special.gammaln(y + th) - special.gammaln(th)
                 + th * np.log(th) + special.xlogy(y, mu) - (y + th) * np.log(mu + th))
 
-    def mu_derivatives(self, y, mu, aux, trials):
+    def mu_derivatives(self, y, mu, aux, trials, third=True):
         th = np.exp(aux["log_theta"])
         s = mu + th
         return (y / mu - (y + th) / s, -y / mu**2 + (y + th) / s**2,
-                2 * y / mu**3 - 2 * (y + th) / s**3)
+                2 * y / mu**3 - 2 * (y + th) / s**3 if third else None)
 
     def aux_derivatives(self, y, mu, aux, trials):
         th = np.exp(aux["log_theta"])
@@ -309,27 +347,30 @@ class NegativeBinomial1(Family):
     def check_response(self, y, trials, index, column):
         _check_counts(y, index, column, self.name)
 
-    def loglik(self, y, mu, aux, trials):
+    def normalizer(self, y, trials):
+        return -special.gammaln(y + 1)
+
+    def kernel(self, y, mu, aux, trials):
         phi = np.exp(aux["log_phi"])
         s = mu / phi
-        return (special.gammaln(y + s) - special.gammaln(s) - special.gammaln(y + 1)
+        return (special.gammaln(y + s) - special.gammaln(s)
                 - s * np.log1p(phi) + y * (aux["log_phi"] - np.log1p(phi)))
 
-    def mu_derivatives(self, y, mu, aux, trials):
+    def mu_derivatives(self, y, mu, aux, trials, third=True):
         phi = np.exp(aux["log_phi"])
         s = mu / phi
         d0 = special.digamma(y + s) - special.digamma(s)
-        d1 = special.polygamma(1, y + s) - special.polygamma(1, s)
-        d2 = special.polygamma(2, y + s) - special.polygamma(2, s)
-        return (d0 - np.log1p(phi)) / phi, d1 / phi**2, d2 / phi**3
+        d1 = _trigamma(y + s) - _trigamma(s)
+        d2 = _tetragamma(y + s) - _tetragamma(s) if third else None
+        return (d0 - np.log1p(phi)) / phi, d1 / phi**2, d2 / phi**3 if third else None
 
     def aux_derivatives(self, y, mu, aux, trials):
         phi = np.exp(aux["log_phi"])
         s = mu / phi
         q = phi / (1 + phi)
         d0 = special.digamma(y + s) - special.digamma(s)
-        d1 = special.polygamma(1, y + s) - special.polygamma(1, s)
-        d2 = special.polygamma(2, y + s) - special.polygamma(2, s)
+        d1 = _trigamma(y + s) - _trigamma(s)
+        d2 = _tetragamma(y + s) - _tetragamma(s)
         l_a = -s * d0 + s * np.log1p(phi) - s * q + y - y * q
         l_amu = -(d0 - np.log1p(phi)) / phi + (-s * d1 - q) / phi
         l_amumu = -2 * d1 / phi**2 - s * d2 / phi**2
@@ -346,12 +387,297 @@ class NegativeBinomial1(Family):
         return float(np.exp(aux_values["log_phi"]))
 
 
+class Gamma(Family):
+    """Gamma with shape k = 1/sigma^2 and mean mu; glmmTMB's sigma() is the CV, sigma."""
+    name = "Gamma"
+    links = ("log", "inverse", "identity")
+    default_link = "inverse"
+    aux_parameters = (AuxParameter("log_sigma"),)
+    _glm_family_class = staticmethod(lambda: sm_families.Gamma)
+
+    def check_response(self, y, trials, index, column):
+        bad = ~np.isfinite(y) | (y <= 0)
+        if bad.any():
+            raise GLMMInputError(f"the Gamma family needs a positive response; {column!r} is not "
+                                 f"positive at rows {first_rows(bad, index)}")
+
+    def normalizer(self, y, trials):
+        return -np.log(y)
+
+    def kernel(self, y, mu, aux, trials):
+        k = np.exp(-2 * aux["log_sigma"])
+        return -special.gammaln(k) + k * np.log(k) - k * np.log(mu) + k * np.log(y) - k * y / mu
+
+    def mu_derivatives(self, y, mu, aux, trials, third=True):
+        k = np.exp(-2 * aux["log_sigma"])
+        return (k * (y - mu) / mu**2, k / mu**2 - 2 * k * y / mu**3,
+                -2 * k / mu**3 + 6 * k * y / mu**4 if third else None)
+
+    def aux_derivatives(self, y, mu, aux, trials):
+        k = np.exp(-2 * aux["log_sigma"])
+        l_k = np.log(k) + 1 - special.digamma(k) - np.log(mu) + np.log(y) - y / mu
+        return {"log_sigma": (-2 * k * l_k, -2 * k * (y - mu) / mu**2,
+                              -2 * k * (1 / mu**2 - 2 * y / mu**3))}
+
+    def variance(self, mu, aux, trials):
+        return mu * mu * np.exp(2 * aux["log_sigma"])
+
+    def simulate(self, mu, aux, trials, rng):
+        k = np.exp(-2 * aux["log_sigma"]) * np.ones_like(mu)
+        return rng.gamma(k, mu / k)
+
+    def sigma(self, aux_values):
+        return float(np.exp(aux_values["log_sigma"]))
+
+    def start_aux(self, y, mu, trials):
+        cv = np.sqrt(np.mean(((y - mu) / mu) ** 2))
+        return {"log_sigma": float(np.log(max(cv, 1e-3)))}
+
+
+class Beta(Family):
+    """Beta in mean-precision form: shapes mu*phi and (1-mu)*phi, Var = mu(1-mu)/(1+phi);
+    glmmTMB's sigma() is phi."""
+    name = "beta"
+    links = ("logit", "probit", "cloglog")
+    default_link = "logit"
+    aux_parameters = (AuxParameter("log_phi", 1.0),)
+    _glm_family_class = staticmethod(lambda: sm_families.Binomial)
+
+    def check_response(self, y, trials, index, column):
+        bad = ~np.isfinite(y) | (y <= 0) | (y >= 1)
+        if bad.any():
+            raise GLMMInputError(
+                f"the beta family needs a response strictly between 0 and 1; {column!r} is "
+                f"outside (0, 1) at rows {first_rows(bad, index)} (values: "
+                f"{', '.join(map(str, np.asarray(y)[bad][:5]))}). Percentages must be divided by "
+                "100; exact 0s and 1s can be squeezed with (y * (n - 1) + 0.5) / n "
+                "(Smithson & Verkuilen 2006)")
+
+    def normalizer(self, y, trials):
+        return -np.log(y) - np.log1p(-y)
+
+    def kernel(self, y, mu, aux, trials):
+        phi = np.exp(aux["log_phi"])
+        a, b = mu * phi, (1 - mu) * phi
+        return (special.gammaln(phi) - special.gammaln(a) - special.gammaln(b)
+                + a * np.log(y) + b * np.log1p(-y))
+
+    def mu_derivatives(self, y, mu, aux, trials, third=True):
+        phi = np.exp(aux["log_phi"])
+        a, b = mu * phi, (1 - mu) * phi
+        logit_y = np.log(y) - np.log1p(-y)
+        l1 = phi * (special.digamma(b) - special.digamma(a) + logit_y)
+        l2 = -phi**2 * (_trigamma(a) + _trigamma(b))
+        l3 = phi**3 * (_tetragamma(b) - _tetragamma(a)) if third else None
+        return l1, l2, l3
+
+    def aux_derivatives(self, y, mu, aux, trials):
+        phi = np.exp(aux["log_phi"])
+        a, b = mu * phi, (1 - mu) * phi
+        logit_y = np.log(y) - np.log1p(-y)
+        t1a, t1b = _trigamma(a), _trigamma(b)
+        l_phi = (special.digamma(phi) - mu * special.digamma(a) - (1 - mu) * special.digamma(b)
+                 + mu * np.log(y) + (1 - mu) * np.log1p(-y))
+        dl1 = (special.digamma(b) - special.digamma(a) + logit_y) + phi * ((1 - mu) * t1b - mu * t1a)
+        dl2 = -2 * phi * (t1a + t1b) - phi**2 * (mu * _tetragamma(a) + (1 - mu) * _tetragamma(b))
+        return {"log_phi": (phi * l_phi, phi * dl1, phi * dl2)}
+
+    def variance(self, mu, aux, trials):
+        return mu * (1 - mu) / (1 + np.exp(aux["log_phi"]))
+
+    def simulate(self, mu, aux, trials, rng):
+        phi = np.exp(aux["log_phi"])
+        return rng.beta(mu * phi, (1 - mu) * phi)
+
+    def sigma(self, aux_values):
+        return float(np.exp(aux_values["log_phi"]))
+
+    def start_aux(self, y, mu, trials):
+        v = np.mean((y - mu) ** 2)
+        phi = np.mean(mu * (1 - mu)) / max(v, 1e-8) - 1
+        return {"log_phi": float(np.log(max(phi, 1.0)))}
+
+
+class StudentT(Family):
+    """Student t with location mu, scale sigma and df nu (estimated unless given);
+    glmmTMB's sigma() is the scale."""
+    name = "t"
+    links = ("identity", "log")
+    default_link = "identity"
+    _glm_family_class = staticmethod(lambda: sm_families.Gaussian)
+
+    def __init__(self, link=None, df=None):
+        super().__init__(link)
+        if df is not None and not df > 0:
+            raise GLMMInputError(f"the t family's df must be positive, got {df!r}")
+        self.df = df
+        self.aux_parameters = (AuxParameter("log_sigma"),) if df is not None else \
+            (AuxParameter("log_sigma"), AuxParameter("log_df", np.log(5.0)))
+
+    def __repr__(self):
+        return f"t(link={self.link.name!r}, df={'estimated' if self.df is None else self.df})"
+
+    def _nu(self, aux):
+        return np.exp(aux["log_df"]) if self.df is None else self.df
+
+    def kernel(self, y, mu, aux, trials):
+        nu, s = self._nu(aux), np.exp(2 * aux["log_sigma"])
+        return (special.gammaln((nu + 1) / 2) - special.gammaln(nu / 2) - 0.5 * np.log(nu * np.pi)
+                - aux["log_sigma"] - (nu + 1) / 2 * np.log1p((y - mu) ** 2 / (nu * s)))
+
+    def mu_derivatives(self, y, mu, aux, trials, third=True):
+        nu, s = self._nu(aux), np.exp(2 * aux["log_sigma"])
+        r = y - mu
+        D = nu * s + r * r
+        return ((nu + 1) * r / D, (nu + 1) * (r * r - nu * s) / D**2,
+                (nu + 1) * (2 * r**3 - 6 * r * nu * s) / D**3 if third else None)
+
+    def aux_derivatives(self, y, mu, aux, trials):
+        nu, s = self._nu(aux), np.exp(2 * aux["log_sigma"])
+        r = y - mu
+        D = nu * s + r * r
+        out = {"log_sigma": (-1 + (nu + 1) * r * r / D, -2 * (nu + 1) * r * nu * s / D**2,
+                             2 * (nu + 1) * nu * s * (D - 4 * r * r) / D**3)}
+        if self.df is None:
+            l_nu = (0.5 * special.digamma((nu + 1) / 2) - 0.5 * special.digamma(nu / 2)
+                    - 1 / (2 * nu) - 0.5 * np.log(D / (nu * s)) - (nu + 1) / 2 * (s / D - 1 / nu))
+            l_numu = r / D - (nu + 1) * s * r / D**2
+            l_numumu = (2 * r * r - D) / D**2 - (nu + 1) * s * (4 * r * r - D) / D**3
+            out["log_df"] = (nu * l_nu, nu * l_numu, nu * l_numumu)
+        return out
+
+    def variance(self, mu, aux, trials):
+        nu = self._nu(aux)
+        return np.exp(2 * aux["log_sigma"]) * np.where(nu > 2, nu / np.maximum(nu - 2, 1e-12), np.inf) \
+            * np.ones_like(mu)
+
+    def fisher_weights(self, eta, aux, trials):
+        mu, m1, _, _ = self.link.derivs(eta)
+        nu = self._nu(aux)
+        return m1 * m1 * (nu + 1) / ((nu + 3) * np.exp(2 * aux["log_sigma"]))
+
+    def simulate(self, mu, aux, trials, rng):
+        nu = self._nu(aux) * np.ones_like(mu)
+        return mu + np.exp(aux["log_sigma"]) * rng.standard_t(nu)
+
+    def sigma(self, aux_values):
+        return float(np.exp(aux_values["log_sigma"]))
+
+    def start_aux(self, y, mu, trials):
+        out = {"log_sigma": float(np.log(max(np.std(y - mu), 1e-8)))}
+        if self.df is None:
+            out["log_df"] = float(np.log(5.0))
+        return out
+
+
+class ZeroInflated(Family):
+    """Mixture of structural zeros (probability pi, logit link) and a count family.
+
+    A family object like the others: log f = log(pi [y = 0] + (1 - pi) f_base(y)),
+    with its eta- and aux-derivatives from the base family's by the mixture rule.
+    The extra auxiliary parameter "zi" is logit(pi), modelled by ``ziformula``.
+    """
+    integer_response = True
+
+    def __init__(self, base: Family):
+        self.base = base
+        self.link = base.link
+        self.name = base.name
+        self.links = base.links
+        self.aux_parameters = tuple(base.aux_parameters) + (AuxParameter("zi", -1.0),)
+
+    def __repr__(self):
+        return f"ZeroInflated({self.base!r})"
+
+    @property
+    def has_trials(self):
+        return self.base.has_trials
+
+    def check_response(self, y, trials, index, column):
+        self.base.check_response(y, trials, index, column)
+
+    def normalizer(self, y, trials):
+        return np.zeros_like(y, dtype=float)
+
+    def kernel(self, y, mu, aux, trials):
+        return self.loglik(y, mu, aux, trials)
+
+    def loglik(self, y, mu, aux, trials):
+        zeta = aux["zi"]
+        base = self.base.loglik(y, mu, aux, trials)
+        log_pi, log_1mpi = -np.logaddexp(0, -zeta), -np.logaddexp(0, zeta)
+        return np.where(y == 0, np.logaddexp(log_pi, log_1mpi + base), log_1mpi + base)
+
+    def eta_derivatives(self, y, eta, aux, trials, need_aux=True):
+        base = self.base.eta_derivatives(y, eta, aux, trials, need_aux=need_aux)
+        zeta = aux["zi"]
+        mu = self.link.inverse(eta)
+        log_pi, log_1mpi = -np.logaddexp(0, -zeta), -np.logaddexp(0, zeta)
+        full = base.loglik + self.base.normalizer(y, trials)
+        zero = y == 0
+        # rho: probability that a zero came from the count distribution
+        rho = np.where(zero, np.exp(log_1mpi + full - np.logaddexp(log_pi, log_1mpi + full)), 1.0)
+        h1, h2 = base.g, -base.w
+        c = rho * (1 - rho)
+        loglik = np.where(zero, np.logaddexp(log_pi, log_1mpi + full), log_1mpi + full)
+        g = rho * h1
+        w = -(rho * h2 + c * h1 * h1)
+        w3 = None
+        aux_d = {}
+        if need_aux:
+            h3 = -base.w3
+            w3 = -(rho * h3 + 3 * c * h1 * h2 + c * (1 - 2 * rho) * h1**3)
+            for name, (la, ga, wa) in base.aux.items():
+                h2a = -wa
+                aux_d[name] = (rho * la, rho * ga + c * la * h1,
+                               -(c * la * h2 + rho * h2a + c * (1 - 2 * rho) * la * h1 * h1
+                                 + 2 * c * h1 * ga))
+            pi = np.exp(log_pi)
+            dl_dzeta = np.where(zero, (1 - rho) - pi, -pi)
+            aux_d["zi"] = (dl_dzeta, -c * h1, c * (h2 + (1 - 2 * rho) * h1 * h1))
+        return EtaDerivatives(loglik, g, w, w3, aux_d)
+
+    def fisher_weights(self, eta, aux, trials):
+        pi = special.expit(aux["zi"])
+        return (1 - pi) * self.base.fisher_weights(eta, aux, trials)
+
+    def mean(self, mu, aux):
+        return (1 - special.expit(aux["zi"])) * mu
+
+    def variance(self, mu, aux, trials):
+        pi = special.expit(aux["zi"])
+        vb = self.base.variance(mu, aux, trials)
+        return (1 - pi) * (vb + mu * mu) - ((1 - pi) * mu) ** 2
+
+    def simulate(self, mu, aux, trials, rng):
+        pi = special.expit(aux["zi"]) * np.ones_like(mu)
+        draw = self.base.simulate(mu, aux, trials, rng)
+        return np.where(rng.random(mu.shape) < pi, 0.0, draw)
+
+    def sigma(self, aux_values):
+        return self.base.sigma(aux_values)
+
+    def start_aux(self, y, mu, trials):
+        out = self.base.start_aux(y, mu, trials)
+        out["zi"] = -1.0
+        return out
+
+    def glm_family(self):
+        return self.base.glm_family()
+
+
 FAMILIES = {
     "gaussian": Gaussian,
     "poisson": Poisson,
     "binomial": Binomial,
     "nbinom1": NegativeBinomial1,
     "nbinom2": NegativeBinomial2,
+    "gamma": Gamma,
+    "beta": Beta,
+    "beta_family": Beta,
+    "t": StudentT,
+    "t_family": StudentT,
+    "student_t": StudentT,
 }
 
 
@@ -359,12 +685,14 @@ def get_family(family, link=None) -> Family:
     """Family object from a name (``"nbinom1"``) or pass through an instance."""
     if isinstance(family, Family):
         if link is not None and link != family.link.name:
-            return type(family)(link)
+            raise GLMMInputError(f"link={link!r} conflicts with the family object {family!r}; "
+                                 f"give the link to the family: {type(family).__name__}(link={link!r})")
         return family
     if isinstance(family, type) and issubclass(family, Family):
         return family(link)
     key = str(family).lower()
     if key not in FAMILIES:
         raise GLMMInputError(
-            f"unknown family {family!r}; available families: {', '.join(sorted(FAMILIES))}")
+            f"unknown family {family!r}; available families: "
+            f"{', '.join(sorted(set(c.name for c in FAMILIES.values())))}")
     return FAMILIES[key](link)

@@ -147,12 +147,20 @@ def _random_terms(inner, structure, formula, position):
 
 
 _BACKTICK = re.compile(r"`([^`]*)`")
+_KEYWORD = re.compile(r"(?<![`\w.])(" + "|".join(
+    k for k in __import__("keyword").kwlist if k not in ("True", "False", "None")) + r")(?![`\w])")
+
+
+def _quote_keywords(expression):
+    """Column names that are Python keywords (``yield``) are read as quoted names."""
+    return _KEYWORD.sub(lambda m: f"`{m.group(1)}`", expression)
 
 
 def expression_variables(expression: str) -> list:
     """Names of data columns an R-style expression uses (backticks allowed)."""
     names = []
-    text = _BACKTICK.sub(lambda m: names.append(m.group(1)) or f"__q{len(names) - 1}__", expression)
+    text = _BACKTICK.sub(lambda m: names.append(m.group(1)) or f"__q{len(names) - 1}__",
+                         _quote_keywords(expression))
     quoted = list(names)
     text = text.replace("^", "**")
     try:
@@ -183,7 +191,8 @@ def evaluate_expression(expression: str, data):
                       "log10": np.log10, "log2": np.log2, "abs": np.abs,
                       "I": lambda x: x, "as_numeric": np.asarray}
     names = []
-    text = _BACKTICK.sub(lambda m: names.append(m.group(1)) or f"__q{len(names) - 1}__", expression)
+    text = _BACKTICK.sub(lambda m: names.append(m.group(1)) or f"__q{len(names) - 1}__",
+                         _quote_keywords(expression))
     text = text.replace("^", "**")
     namespace = dict(_FUNCTIONS)
     for i, name in enumerate(names):

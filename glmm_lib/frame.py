@@ -49,6 +49,17 @@ def _names(variables):
     return [getattr(v, "name", str(v)) for v in variables]
 
 
+def _rhs_variables(rhs, data):
+    """Columns a right-hand side uses: formulaic's list, plus columns named inside
+    transforms such as scale(x), which formulaic does not report."""
+    names = _names(_fixed_variables(rhs))
+    try:
+        inside = expression_variables(rhs.replace("%in%", ":"))
+    except GLMMInputError:
+        inside = []
+    return names + [v for v in inside if v in data.columns and v not in names]
+
+
 def as_factor(series: pd.Series) -> pd.Series:
     if isinstance(series.dtype, pd.CategoricalDtype):
         return series.cat.remove_unused_categories()
@@ -57,16 +68,21 @@ def as_factor(series: pd.Series) -> pd.Series:
     return pd.Series(pd.Categorical(values, categories=levels), index=series.index, name=series.name)
 
 
-def build_model_frame(parsed: ParsedFormula, data, family, weights=None, offset=None) -> ModelFrame:
+def build_model_frame(parsed: ParsedFormula, data, family, weights=None, offset=None,
+                      extra_formulas=()) -> ModelFrame:
+    """``extra_formulas``: right-hand sides (zero-inflation, dispersion) whose columns the
+    frame must also hold."""
     if not isinstance(data, pd.DataFrame):
         raise GLMMInputError(f"data must be a pandas DataFrame, not {type(data).__name__}")
     response_vars = [v for part in parsed.response_parts for v in expression_variables(part)]
-    fixed_vars = _names(_fixed_variables(parsed.fixed))
+    fixed_vars = _rhs_variables(parsed.fixed, data)
+    for rhs in extra_formulas:
+        fixed_vars += _rhs_variables(rhs, data)
     offset_vars = [v for e in parsed.offsets for v in expression_variables(e)]
     group_vars, slope_vars = [], []
     for term in parsed.random:
         group_vars += [g.strip().strip("`") for g in term.group.split(":")]
-        slope_vars += _names(_fixed_variables(term.lhs))
+        slope_vars += _rhs_variables(term.lhs, data)
     weight_vars = [weights] if isinstance(weights, str) else []
     offset_arg_vars = [offset] if isinstance(offset, str) else []
     used = list(dict.fromkeys(response_vars + fixed_vars + offset_vars + slope_vars + group_vars
@@ -86,7 +102,7 @@ def build_model_frame(parsed: ParsedFormula, data, family, weights=None, offset=
                 raise GLMMInputError(f"{name} has {arr.shape[0]} values but the data have "
                                      f"{len(data)} rows")
             extra[name] = arr
-    na_mask = frame.isna().any(axis=1).to_numpy()
+    na_mask = np.array(frame.isna().any(axis=1).to_numpy(), dtype=bool)
     for arr in extra.values():
         na_mask |= np.isnan(arr)
     n_dropped = int(na_mask.sum())

@@ -79,12 +79,23 @@ class LaplaceObjective:
         self.layout = model.layout
         self.blocks = BlockStructure(self.re.cols, self.re.q) if self.re.q else None
         self._b_cache = np.zeros(self.re.q)
+        self._cols0 = np.ascontiguousarray(self.re.cols[:, 0]) if self.re.K else None
         self.n_evaluations = 0
+        # the parameter-free part of the log density, summed once
+        self.constant = float(np.sum(model.weights * self.family.normalizer(model.y, model.trials)))
+
+    # ---- the outer parameter vector -----------------------------------------
+    def parameter_names(self):
+        return self.model.parameter_names()
+
+    def start(self, full_start):
+        """Starting point from one laid out as (beta, theta, aux)."""
+        return full_start
 
     # ---- pieces ------------------------------------------------------------
     def aux_values(self, params):
         m = self.model
-        return {name: m.aux_designs[name] @ params[self.layout.aux(name)]
+        return {name: m.aux_designs[name] @ params[self.layout.aux(name)] + m.aux_offsets[name]
                 for name in m.aux_designs}
 
     def _derivs(self, eta, aux, need_all):
@@ -97,9 +108,13 @@ class LaplaceObjective:
         return d
 
     def _Ab(self, A, b):
-        return np.einsum("ik,ik->i", A, b[self.re.cols]) if self.re.K > 1 else A[:, 0] * b[self.re.cols[:, 0]]
+        if self.re.K == 1:
+            return A[:, 0] * b[self._cols0]
+        return np.einsum("ik,ik->i", A, b[self.re.cols])
 
     def _At(self, A, v):
+        if self.re.K == 1:
+            return np.bincount(self._cols0, weights=A[:, 0] * v, minlength=self.re.q)
         return np.bincount(self.re.cols.ravel(), weights=(A * v[:, None]).ravel(), minlength=self.re.q)
 
     def _factor(self, A, w, eta, aux):
@@ -120,7 +135,7 @@ class LaplaceObjective:
         fixed_eta = m.X @ beta + m.offset
         if self.re.q == 0:
             d = self._derivs(fixed_eta, aux, need_all=False)
-            value = float(np.sum(d.loglik))
+            value = float(np.sum(d.loglik)) + self.constant
             return ModeState(params, np.zeros(0), fixed_eta, aux, np.zeros((m.nobs, 0)), [],
                              value, True, 0)
         A = self.re.values(theta)
@@ -128,13 +143,28 @@ class LaplaceObjective:
         eta = fixed_eta + self._Ab(A, b)
         d = self._derivs(eta, aux, need_all=False)
         objective = np.sum(d.loglik) - 0.5 * b @ b
+        if not np.isfinite(objective):  # the previous mode is no start here: begin at zero
+            b = np.zeros(self.re.q)
+            eta = fixed_eta.copy()
+            d = self._derivs(eta, aux, need_all=False)
+            objective = np.sum(d.loglik)
+            if not np.isfinite(objective):
+                raise InnerModeError("the log-likelihood is not finite at these parameters "
+                                     "(for example a mean outside the family's range)")
         converged = False
         for iteration in range(1, max_iter + 1):
             gradient = self._At(A, d.g) - b
-            chol = self._factor(A, d.w, eta, aux)
-            if chol is None:
-                raise InnerModeError("the inner Hessian is not positive definite")
+            chol = self.blocks.cholesky(self.blocks.assemble(A, d.w))
+            observed = chol is not None
+            if not observed:  # observed information not positive: a Fisher scoring step
+                fisher = self.family.fisher_weights(eta, aux, m.trials) * m.weights
+                chol = self.blocks.cholesky(self.blocks.assemble(A, fisher))
+                if chol is None:
+                    raise InnerModeError("the inner Hessian is not positive definite")
             step = self.blocks.solve(chol, gradient)
+            if observed and np.max(np.abs(step)) < tol:
+                converged = True
+                break
             scale = 1.0
             while True:
                 b_new = b + scale * step
@@ -146,18 +176,16 @@ class LaplaceObjective:
                 scale /= 2
                 if scale < 1e-12:
                     break
-            b, eta, d, objective = b_new, eta_new, d_new, objective_new
-            if np.max(np.abs(scale * step)) < tol:
-                converged = True
+            if scale < 1e-12:
                 break
+            b, eta, d, objective = b_new, eta_new, d_new, objective_new
         if not np.isfinite(objective):
             raise InnerModeError("the log-likelihood is not finite at the inner mode")
         self._b_cache = b.copy()
-        chol = self.blocks.cholesky(self.blocks.assemble(A, d.w))
-        if chol is None:
+        if not observed:
             raise InnerModeError("the Hessian of the joint density is not positive definite at "
                                  "the mode of the random effects")
-        value = float(objective - 0.5 * self.blocks.logdet(chol))
+        value = float(objective - 0.5 * self.blocks.logdet(chol)) + self.constant
         return ModeState(params, b, eta, aux, A, chol, value, converged, iteration)
 
     # ---- objective and gradient --------------------------------------------

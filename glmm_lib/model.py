@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import GLMMInputError
-from .families import Family, get_family
+from .families import Family, ZeroInflated, get_family
 from .fixed import FixedEffects
 from .formula import ParsedFormula, parse_formula
 from .frame import ModelFrame, build_model_frame
@@ -22,15 +22,52 @@ class GLMMModel:
     """Design of a GLMM: X, the random-effects structure, response, weights, offset."""
 
     def __init__(self, formula: str, data: pd.DataFrame, family="gaussian", link=None,
-                 weights=None, offset=None):
-        self.family: Family = get_family(family, link)
+                 weights=None, offset=None, ziformula=None, dispformula=None, REML=False):
+        family = get_family(family, link)
+        zi_rhs = _one_sided(ziformula, "ziformula")
+        if zi_rhs is not None and zi_rhs.strip() != "0":
+            if not family.integer_response or family.has_trials:
+                raise GLMMInputError(f"zero inflation (ziformula) is available for count families "
+                                     f"(poisson, nbinom1, nbinom2), not {family.name}")
+            family = ZeroInflated(family)
+        else:
+            zi_rhs = None
+        self.family: Family = family
+        self.REML = bool(REML)
+        if self.REML and not (family.name == "gaussian" and family.link.name == "identity"):
+            raise GLMMInputError("REML is available for gaussian models with the identity link; "
+                                 f"this model is {family.name}({family.link.name}); use ML")
+        disp_rhs = _one_sided(dispformula, "dispformula")
+        dispersion = self.dispersion_parameter(family)
+        if disp_rhs is not None and disp_rhs.strip() == "0" and family.fixed_dispersion is None:
+            raise GLMMInputError(f"dispformula = ~0 (dispersion fixed near zero) is for gaussian "
+                                 f"models, not {family.name}")
+        if disp_rhs is not None and disp_rhs.strip() != "1" and dispersion is None:
+            raise GLMMInputError(f"the {family.name} family has no dispersion parameter to model; "
+                                 "dispformula applies to gaussian, nbinom1, nbinom2, Gamma, beta and t")
         self.formula: ParsedFormula = parse_formula(formula)
-        self.frame: ModelFrame = build_model_frame(self.formula, data, self.family, weights, offset)
+        extra = [f for f in (zi_rhs, disp_rhs) if f is not None]
+        self.frame: ModelFrame = build_model_frame(self.formula, data, self.family, weights, offset,
+                                                   extra_formulas=extra)
         self.fixed = FixedEffects.from_frame(self.formula.fixed, self.frame.data)
         terms = [build_term(spec, self.frame.data) for spec in self.formula.random]
         self.random_effects = RandomEffects(terms, self.frame.nobs)
         n = self.frame.nobs
-        self.aux_designs = {p.name: np.ones((n, 1)) for p in self.family.aux_parameters}
+        # one linear predictor per auxiliary parameter: an intercept unless a formula says more
+        self.aux_fixed = {p.name: None for p in self.family.aux_parameters}
+        if disp_rhs is not None and dispersion is not None and disp_rhs.strip() != "0":
+            self.aux_fixed[dispersion] = FixedEffects.from_frame(disp_rhs, self.frame.data,
+                                                                 what="dispersion design")
+        if zi_rhs is not None:
+            self.aux_fixed["zi"] = FixedEffects.from_frame(zi_rhs, self.frame.data,
+                                                           what="zero-inflation design")
+        self.aux_designs = {name: (np.ones((n, 1)) if fe is None else fe.X)
+                            for name, fe in self.aux_fixed.items()}
+        # a fixed part of each auxiliary linear predictor (dispformula = ~0 fixes it)
+        self.aux_offsets = {name: 0.0 for name in self.aux_designs}
+        if disp_rhs is not None and disp_rhs.strip() == "0":
+            self.aux_designs[dispersion] = np.zeros((n, 0))
+            self.aux_offsets[dispersion] = family.fixed_dispersion
         self.layout = ParameterLayout(self.X.shape[1], self.random_effects.n_theta,
                                       {k: v.shape[1] for k, v in self.aux_designs.items()})
         n_params = self.layout.size
@@ -66,14 +103,29 @@ class GLMMModel:
     def nobs(self):
         return self.frame.nobs
 
+    @staticmethod
+    def dispersion_parameter(family):
+        """Name of the auxiliary parameter that dispformula models (None if there is none)."""
+        names = [p.name for p in family.aux_parameters if p.name not in ("zi", "log_df")]
+        return names[0] if names else None
+
+    def aux_names(self, name):
+        if self.aux_designs[name].shape[1] == 0:
+            return []
+        fe = self.aux_fixed.get(name)
+        return ["(Intercept)"] if fe is None else list(fe.names)
+
     def parameter_names(self):
         names = list(self.fixed.names)
         names += [f"theta:{n}" for n in self.random_effects.theta_names()]
-        for p in self.family.aux_parameters:
-            names.append(p.name)
+        for name in self.aux_designs:
+            names += [f"{name}~{coef}" for coef in self.aux_names(name)]
         return names
 
     def objective(self) -> LaplaceObjective:
+        if self.REML:
+            from .reml import REMLObjective
+            return REMLObjective(self)
         return LaplaceObjective(self)
 
     def fit(self, start=None, **optimizer_options):
@@ -85,13 +137,27 @@ class GLMMModel:
         return GLMMResults(self, objective, state, record, hessian)
 
 
+def _one_sided(formula, what):
+    if formula is None:
+        return None
+    text = str(formula).strip()
+    if not text.startswith("~"):
+        raise GLMMInputError(f"{what} must be a one-sided formula such as '~1' or '~x', got {formula!r}")
+    return text[1:].strip() or "1"
+
+
 def glmm(formula: str, data: pd.DataFrame, family="gaussian", link=None, weights=None,
-         offset=None, start=None, **optimizer_options):
+         offset=None, ziformula=None, dispformula=None, REML=False, start=None,
+         **optimizer_options):
     """Fit a generalized linear mixed model by Laplace maximum likelihood, as glmmTMB.
 
     ``formula`` uses lme4 syntax (``y ~ trt + (1|block)``, ``cbind(s, n - s) ~ x``);
-    ``family`` is a name ("poisson", "binomial", "nbinom1", ...) or an object from
-    ``glmm_lib.families``; ``weights`` and ``offset`` are column names or arrays.
+    ``family`` is a name ("poisson", "binomial", "nbinom1", "nbinom2", "gaussian",
+    "Gamma", "beta", "t") or an object from ``glmm_lib.families``; ``weights`` and
+    ``offset`` are column names or arrays; ``ziformula`` (e.g. "~1") adds zero
+    inflation, ``dispformula`` (e.g. "~x") models the dispersion on the log scale,
+    ``REML=True`` gives restricted maximum likelihood for gaussian models.
     """
-    model = GLMMModel(formula, data, family=family, link=link, weights=weights, offset=offset)
+    model = GLMMModel(formula, data, family=family, link=link, weights=weights, offset=offset,
+                      ziformula=ziformula, dispformula=dispformula, REML=REML)
     return model.fit(start=start, **optimizer_options)

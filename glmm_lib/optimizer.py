@@ -40,34 +40,44 @@ class OptimizerRecord:
         return "\n".join(lines)
 
 
+GLM_START_ROWS = 50_000
+
+
 def starting_values(model) -> np.ndarray:
-    """beta from a GLM without the random effects (statsmodels), variances at SD 1."""
+    """beta from a GLM without the random effects (statsmodels), variances at SD 1.
+
+    On large data the GLM is fitted to a seeded random subset of rows: starting
+    values need to be close, not exact, and the full GLM would cost more than the
+    mixed model's own iterations."""
     fam = model.family
     lay = model.layout
     start = np.zeros(lay.size)
     mu = None
     if lay.n_beta:
         glm_family = fam.glm_family()
-        exog = model.X
+        rows = np.arange(model.nobs)
+        if model.nobs > GLM_START_ROWS:
+            rows = np.sort(np.random.default_rng(0).choice(model.nobs, GLM_START_ROWS, replace=False))
         if fam.has_trials:
-            endog = np.column_stack([model.y, model.trials - model.y])
+            endog = np.column_stack([model.y[rows], model.trials[rows] - model.y[rows]])
         else:
-            endog = model.y
+            endog = model.y[rows]
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                res = sm.GLM(endog, exog, family=glm_family, offset=model.offset,
-                             var_weights=model.weights).fit()
+                res = sm.GLM(endog, model.X[rows], family=glm_family, offset=model.offset[rows],
+                             var_weights=model.weights[rows]).fit()
             if np.all(np.isfinite(res.params)):
                 start[lay.beta] = res.params
-                mu = res.fittedvalues
+                mu = fam.link.inverse(model.X @ res.params + model.offset)
         except Exception:  # a failed GLM start is not fatal: start at zero
             pass
     start[lay.theta] = model.random_effects.theta_start()
     if mu is None:
         mu = fam.link.inverse(model.X @ start[lay.beta] + model.offset)
     for name, value in fam.start_aux(model.y, mu, model.trials).items():
-        start[lay.aux(name)][0] = value
+        if lay.aux_sizes[name]:
+            start[lay.aux(name)][0] = value
     return start
 
 
@@ -85,8 +95,12 @@ def numeric_hessian(gradient, params, step=1e-4):
 
 
 def optimize(model, objective, start=None, max_iter=1000, newton_steps=4):
-    names = model.parameter_names()
-    p0 = starting_values(model) if start is None else np.asarray(start, float)
+    names = objective.parameter_names()
+    p0 = objective.start(starting_values(model)) if start is None else np.asarray(start, float)
+    if p0.size != len(names):
+        from .errors import GLMMInputError
+        raise GLMMInputError(f"start has {p0.size} values; the model has {len(names)} "
+                             f"parameters: {', '.join(names)}")
     counts = {"grad": 0}
 
     def negative(p):
@@ -121,8 +135,8 @@ def optimize(model, objective, start=None, max_iter=1000, newton_steps=4):
             trial_value, trial_grad = negative(trial)
             if not trial_value <= value + 1e-10:
                 break
+            # the Hessian barely moves over a polishing step; it is kept for the SEs
             p, value, grad = trial, trial_value, trial_grad
-            hessian = numeric_hessian(gradient_only, p)
     state = objective.mode(p)
     problems = []
     message = str(result.message)
@@ -143,7 +157,7 @@ def optimize(model, objective, start=None, max_iter=1000, newton_steps=4):
     if not pd_hessian:
         problems.append("non-positive-definite Hessian: the standard errors are not reliable "
                         "(often a variance estimated at zero or a parameter not identified)")
-    singular = _singular_terms(model, p)
+    singular = _singular_terms(model, objective, p)
     for s in singular:
         warnings.warn(f"singular fit: the {s} is estimated at (nearly) zero", SingularFitWarning,
                       stacklevel=3)
@@ -155,9 +169,9 @@ def optimize(model, objective, start=None, max_iter=1000, newton_steps=4):
     return record, state, hessian
 
 
-def _singular_terms(model, params):
+def _singular_terms(model, objective, params):
     out = []
-    theta = params[model.layout.theta]
+    theta = params[objective.layout.theta]
     for term, sl in zip(model.random_effects.terms, model.random_effects.theta_slices):
         report = term.structure.report(theta[sl])
         for name, sd in zip(term.term_names, np.atleast_1d(report["sd"])):

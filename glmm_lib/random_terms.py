@@ -58,10 +58,20 @@ def group_labels(data: pd.DataFrame, group: str) -> list:
 
 def build_term(spec: RandomTermSpec, data: pd.DataFrame) -> RandomTerm:
     cols = [c.strip().strip("`") for c in spec.group.split(":")]
-    code_columns = [data[c].cat.codes.to_numpy() for c in cols]
-    keys = np.stack(code_columns, axis=1)
-    uniq, codes = np.unique(keys, axis=0, return_inverse=True)
-    labels = [":".join(str(data[c].cat.categories[k]) for c, k in zip(cols, row)) for row in uniq]
+    code_columns = [data[c].cat.codes.to_numpy().astype(np.int64) for c in cols]
+    # one integer key per combination, in the order of the factors' levels
+    key = np.zeros(len(data), dtype=np.int64)
+    for c, codes_c in zip(cols, code_columns):
+        key = key * len(data[c].cat.categories) + codes_c
+    uniq_keys, codes = np.unique(key, return_inverse=True)
+    labels = []
+    for k in uniq_keys:
+        parts = []
+        for c in reversed(cols):
+            size = len(data[c].cat.categories)
+            parts.append(str(data[c].cat.categories[k % size]))
+            k //= size
+        labels.append(":".join(reversed(parts)))
     if len(labels) < 2:
         raise GLMMInputError(
             f"grouping factor {spec.group!r} has only one level ({labels[0]!r}) in the rows "

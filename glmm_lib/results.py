@@ -25,8 +25,14 @@ class GLMMResults:
                 self._cov = np.linalg.inv(hessian)
             except np.linalg.LinAlgError:
                 self._cov = np.full_like(hessian, np.nan)
-        lay = model.layout
-        self.params = pd.Series(record.end[lay.beta], index=model.fixed.names, name="Estimate")
+        lay = objective.layout
+        self.layout = lay
+        if getattr(state, "beta", None) is not None:      # REML: beta integrated out
+            beta, self._beta_cov = state.beta, state.beta_cov
+        else:
+            beta = record.end[lay.beta]
+            self._beta_cov = self._cov[lay.beta, lay.beta]
+        self.params = pd.Series(beta, index=model.fixed.names, name="Estimate")
         self.theta = record.end[lay.theta]
         self.aux_coefficients = {name: record.end[lay.aux(name)] for name in model.aux_designs}
 
@@ -43,10 +49,9 @@ class GLMMResults:
     def cov_params(self, full=False) -> pd.DataFrame:
         """Covariance of the fixed effects (or of all outer parameters with ``full``)."""
         if full:
-            names = self.model.parameter_names()
+            names = self._objective.parameter_names()
             return pd.DataFrame(self._cov, index=names, columns=names)
-        sl = self.model.layout.beta
-        return pd.DataFrame(self._cov[sl, sl], index=self.params.index, columns=self.params.index)
+        return pd.DataFrame(self._beta_cov, index=self.params.index, columns=self.params.index)
 
     @property
     def bse(self) -> pd.Series:
@@ -85,6 +90,10 @@ class GLMMResults:
         return self.model.layout.size
 
     @property
+    def REML(self) -> bool:
+        return self.model.REML
+
+    @property
     def nobs(self) -> int:
         return self.model.nobs
 
@@ -108,8 +117,38 @@ class GLMMResults:
     # ---- dispersion and variance components --------------------------------
     @property
     def sigma(self) -> float:
-        values = {k: float(v[0]) for k, v in self.aux_coefficients.items()}
+        """glmmTMB's sigma(): the family's dispersion (at the intercept of a dispersion model)."""
+        m = self.model
+        values = {k: float(v[0] if v.size else 0.0) + m.aux_offsets[k]
+                  for k, v in self.aux_coefficients.items()}
         return self.family.sigma(values)
+
+    def _aux_table(self, name):
+        names = self.model.aux_names(name)
+        sl = self.layout.aux(name)
+        est = pd.Series(self.optimizer.end[sl], index=names, name="Estimate")
+        se = pd.Series(np.sqrt(np.diag(self._cov[sl, sl])), index=names, name="Std. Error")
+        return est, se
+
+    @property
+    def params_zi(self) -> pd.Series:
+        """Zero-inflation model coefficients (logit scale); empty without zero inflation."""
+        return self._aux_table("zi")[0] if "zi" in self.model.aux_designs else pd.Series(dtype=float)
+
+    @property
+    def bse_zi(self) -> pd.Series:
+        return self._aux_table("zi")[1] if "zi" in self.model.aux_designs else pd.Series(dtype=float)
+
+    @property
+    def params_disp(self) -> pd.Series:
+        """Dispersion model coefficients (log scale, as glmmTMB reports them)."""
+        name = self.model.dispersion_parameter(self.family)
+        return self._aux_table(name)[0] if name else pd.Series(dtype=float)
+
+    @property
+    def bse_disp(self) -> pd.Series:
+        name = self.model.dispersion_parameter(self.family)
+        return self._aux_table(name)[1] if name else pd.Series(dtype=float)
 
     @property
     def varcorr(self) -> pd.DataFrame:
@@ -157,7 +196,7 @@ class GLMMResults:
         def u_of(params):
             b = obj.mode(params, b_start=self._state.b).b
             u = np.empty_like(b)
-            for t, off, lam in zip(re.terms, re.offsets, re.factors(params[self.model.layout.theta])):
+            for t, off, lam in zip(re.terms, re.offsets, re.factors(params[self.layout.theta])):
                 block = b[off: off + t.n_levels * t.size].reshape(t.n_levels, t.size)
                 u[off: off + t.n_levels * t.size] = (block @ lam.T).ravel()
             return u

@@ -1,0 +1,92 @@
+"""Restricted maximum likelihood for gaussian (identity-link) mixed models.
+
+REML integrates the fixed effects out along with the random effects (a flat
+prior on beta), as glmmTMB does with ``REML=TRUE``.  For a gaussian model the
+joint mode of (beta, b) is one linear solve: with H = A'WA + I (block
+diagonal) the fixed effects come from the Schur complement
+S = X'WX - X'WA H^-1 A'WX, and
+
+    L_REML = l(beta_hat, b_hat) - log det H / 2 - log det S / 2 + (p / 2) log(2 pi).
+
+The outer parameters are only the variance and dispersion parameters; their
+gradient is taken by central differences of L_REML (a handful of parameters,
+each evaluation a few passes over the data).  The fixed effects' covariance is
+S^-1, the REML (GLS) covariance.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .laplace import InnerModeError, LaplaceObjective, ModeState, ParameterLayout
+
+
+@dataclass
+class REMLState(ModeState):
+    beta: np.ndarray = None
+    beta_cov: np.ndarray = None
+
+
+class REMLObjective(LaplaceObjective):
+    def __init__(self, model):
+        super().__init__(model)
+        self.layout = ParameterLayout(0, model.layout.n_theta, model.layout.aux_sizes)
+        self.n_beta = model.X.shape[1]
+
+    def parameter_names(self):
+        return self.model.parameter_names()[self.n_beta:]
+
+    def start(self, full_start):
+        return full_start[self.n_beta:]
+
+    def mode(self, params, b_start=None, max_iter=None, tol=None) -> REMLState:
+        m = self.model
+        self.n_evaluations += 1
+        theta = params[self.layout.theta]
+        aux = self.aux_values(params)
+        X, r = m.X, m.y - m.offset
+        eta0 = np.zeros(m.nobs)
+        w = self._derivs(eta0, aux, need_all=False).w     # 1/sigma^2 times prior weights
+        p = X.shape[1]
+        if self.re.q:
+            A = self.re.values(theta)
+            chol = self.blocks.cholesky(self.blocks.assemble(A, w))
+            if chol is None:
+                raise InnerModeError("A'WA + I is not positive definite")
+            AtWX = np.column_stack([self._At(A, w * X[:, j]) for j in range(p)])
+            HinvAtWX = np.column_stack([self.blocks.solve(chol, AtWX[:, j]) for j in range(p)])
+            AtWr = self._At(A, w * r)
+            S = X.T @ (w[:, None] * X) - AtWX.T @ HinvAtWX
+            rhs = X.T @ (w * r) - HinvAtWX.T @ AtWr
+        else:
+            A, chol = np.zeros((m.nobs, 0)), []
+            S = X.T @ (w[:, None] * X)
+            rhs = X.T @ (w * r)
+        try:
+            s_chol = np.linalg.cholesky(S)
+        except np.linalg.LinAlgError:
+            raise InnerModeError("X'V^-1X is not positive definite") from None
+        beta = np.linalg.solve(S, rhs)
+        if self.re.q:
+            b = self.blocks.solve(chol, self._At(A, w * (r - X @ beta)))
+            eta = X @ beta + self._Ab(A, b) + m.offset
+            logdet_h = self.blocks.logdet(chol)
+        else:
+            b, eta, logdet_h = np.zeros(0), X @ beta + m.offset, 0.0
+        d = self._derivs(eta, aux, need_all=False)
+        value = (np.sum(d.loglik) + self.constant - 0.5 * b @ b - 0.5 * logdet_h
+                 - np.sum(np.log(np.diag(s_chol))) + 0.5 * p * np.log(2 * np.pi))
+        beta_cov = np.linalg.inv(S)
+        return REMLState(params, b, eta, aux, A, chol, float(value), True, 1, beta, beta_cov)
+
+    def gradient(self, state, step=1e-6):
+        params = state.params
+        out = np.empty(params.size)
+        for k in range(params.size):
+            h = step * max(1.0, abs(params[k]))
+            up, down = params.copy(), params.copy()
+            up[k] += h
+            down[k] -= h
+            out[k] = (self.mode(up).value - self.mode(down).value) / (2 * h)
+        return out
