@@ -154,6 +154,13 @@ def optimize(model, objective, start=None, max_iter=1000, newton_steps=4):
             np.linalg.cholesky(hessian)
         except np.linalg.LinAlgError:
             pd_hessian = False
+    if pd_hessian:
+        eig = np.linalg.eigvalsh(hessian)
+        if eig[0] < 1e-10 * eig[-1]:
+            weakest = names[int(np.argmax(np.abs(np.linalg.eigh(hessian)[1][:, 0])))]
+            problems.append(f"near-singular Hessian (condition number {eig[-1] / eig[0]:.2g}): "
+                            f"{weakest} is not identified by the data (an estimate running off "
+                            "to a boundary, e.g. a zero-inflation probability of 0)")
     if not pd_hessian:
         problems.append("non-positive-definite Hessian: the standard errors are not reliable "
                         "(often a variance estimated at zero or a parameter not identified)")

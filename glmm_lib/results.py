@@ -274,12 +274,19 @@ class GLMMResults:
         if re_form is not None and not population:
             raise GLMMInputError("re_form must be None (all random effects) or '~0'")
         re = self.model.random_effects
+        aux = self._state.aux
         if newdata is None:
             eta = self._state.eta.copy()
             if population:
                 eta = self.model.X @ self.params.to_numpy() + self.model.offset
         else:
             nd, X, offset = self._new_design(newdata)
+            m = self.model
+            aux = {}
+            for name, coefs in self.aux_coefficients.items():
+                fe = m.aux_fixed.get(name)
+                design = np.ones((len(nd), coefs.size)) if fe is None else fe.matrix_for(nd)
+                aux[name] = design @ coefs + m.aux_offsets[name]
             eta = X @ self.params.to_numpy() + offset
             if not population:
                 for t, off, lam in zip(re.terms, re.offsets, re.factors(self.theta)):
@@ -289,7 +296,10 @@ class GLMMResults:
                     Z = t.design.matrix_for(nd)
                     contrib = np.einsum("ik,ik->i", Z, u[np.maximum(codes, 0)])
                     eta += np.where(codes >= 0, contrib, 0.0)
-        return eta if type == "link" else self.family.link.inverse(eta)
+        if type == "link":
+            return eta
+        # E(y): the conditional mean, times (1 - pi) under zero inflation (as glmmTMB)
+        return self.family.mean(self.family.link.inverse(eta), aux)
 
     @property
     def fittedvalues(self):
