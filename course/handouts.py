@@ -65,8 +65,6 @@ def find_chromium() -> str:
         found = shutil.which(name)
         if found:
             return found
-    if Path("/usr/bin/chromium").is_file():
-        return "/usr/bin/chromium"
     raise CourseError(
         "Chromium was not found (looked for `chromium` and `chromium-browser` on PATH). "
         f"It prints the PDF handouts; install it with: {INSTALL_HINT}  "

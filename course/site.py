@@ -12,10 +12,11 @@ from __future__ import annotations
 import filecmp
 import os
 import shutil
+import sys
 from pathlib import Path
 
 from .errors import CourseError
-from .project import Project
+from .project import REPO_ROOT, Project
 
 #: Files Sphinx reads as documents (or tracks itself); any other staged file is an asset.
 DOC_SUFFIXES = {".md", ".ipynb", ".rst", ".bib"}
@@ -80,6 +81,9 @@ def build_html(project: Project, *, strict: bool = False, quiet: bool = False) -
     """Stage the book and run Jupyter Book's HTML build into ``_build/html``."""
     from jupyter_book.sphinx import build_sphinx
 
+    # _config.yml loads course.sphinx_offline: make sure Sphinx can import it.
+    if str(REPO_ROOT) not in sys.path:
+        sys.path.insert(0, str(REPO_ROOT))
     changed = stage(project)
     if any(rel.suffix not in DOC_SUFFIXES for rel in changed):
         # Sphinx copies static files (CSS, MathJax) only when some page is

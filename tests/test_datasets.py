@@ -1,0 +1,118 @@
+"""The shipped data sets and their loader."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+
+import pandas as pd
+import pytest
+
+from conftest import REPO
+from glmm_lib import datasets
+
+DATA = REPO / "data"
+
+
+def test_available_lists_the_shipped_files():
+    assert datasets.available() == ["beall_webworms", "crowder_seeds"]
+    assert {f.stem for f in DATA.glob("*.csv")} == set(datasets.available())
+
+
+def test_beall_webworms_is_typed_in_the_stated_level_order():
+    df = datasets.load("beall_webworms")
+    assert df.shape == (1300, 7)
+    assert list(df.columns) == ["row", "col", "y", "block", "trt", "spray", "lead"]
+    for col in ("row", "col", "y"):
+        assert df[col].dtype == "int64"
+    assert list(df["block"].cat.categories) == [f"B{i}" for i in range(1, 14)]  # B2 before B10
+    assert list(df["trt"].cat.categories) == ["T1", "T2", "T3", "T4"]
+    assert list(df["spray"].cat.categories) == ["N", "Y"]
+    assert list(df["lead"].cat.categories) == ["N", "Y"]
+    assert not df["block"].cat.ordered
+    assert not df.isna().any().any()
+    assert (df["y"] >= 0).all()
+    # The RCBD: 13 blocks x 4 treatments x 25 unit areas, one count per field position.
+    assert (df.groupby(["block", "trt"], observed=True).size() == 25).all()
+    assert not df.duplicated(["row", "col"]).any()
+    # trt is the 2x2 factorial spray x lead: T1 none, T2 spray, T3 lead, T4 both.
+    combos = df.groupby("trt", observed=True)[["spray", "lead"]].first().astype(str)
+    assert combos.to_dict("index") == {
+        "T1": {"spray": "N", "lead": "N"}, "T2": {"spray": "Y", "lead": "N"},
+        "T3": {"spray": "N", "lead": "Y"}, "T4": {"spray": "Y", "lead": "Y"},
+    }
+
+
+def test_crowder_seeds_is_typed_in_the_stated_level_order():
+    df = datasets.load("crowder_seeds")
+    assert df.shape == (21, 5)
+    assert list(df["plate"].cat.categories) == [f"P{i}" for i in range(1, 22)]
+    assert list(df["gen"].cat.categories) == ["O73", "O75"]
+    assert list(df["extract"].cat.categories) == ["bean", "cucumber"]
+    assert df["germ"].dtype == "int64" and df["n"].dtype == "int64"
+    assert ((df["germ"] >= 0) & (df["germ"] <= df["n"])).all()
+    assert df["plate"].is_unique
+
+
+def test_load_matches_the_raw_csv():
+    raw = pd.read_csv(DATA / "crowder_seeds.csv")
+    df = datasets.load("crowder_seeds")
+    assert df["germ"].tolist() == raw["germ"].tolist()
+    assert df["plate"].astype(str).tolist() == raw["plate"].tolist()
+
+
+def test_each_load_is_a_fresh_frame():
+    first = datasets.load("crowder_seeds")
+    first.loc[0, "germ"] = -1
+    assert datasets.load("crowder_seeds").loc[0, "germ"] != -1
+
+
+def test_unknown_name_lists_the_available_data_sets():
+    with pytest.raises(datasets.DatasetError, match="available data sets: beall_webworms, crowder_seeds"):
+        datasets.load("beall")
+    with pytest.raises(ValueError):  # DatasetError is a ValueError
+        datasets.load("crowder_seeds.csv")
+
+
+@pytest.fixture
+def data_copy(tmp_path, monkeypatch):
+    copy = tmp_path / "data"
+    shutil.copytree(DATA, copy)
+    monkeypatch.setattr(datasets, "DATA_DIR", copy)
+    return copy
+
+
+def test_value_outside_the_levels_is_an_error(data_copy):
+    path = data_copy / "crowder_seeds.csv"
+    path.write_text(path.read_text().replace("O73", "O99", 1))
+    with pytest.raises(datasets.DatasetError, match=r"column 'gen' has values \['O99'\] outside its levels"):
+        datasets.load("crowder_seeds")
+
+
+def test_missing_value_and_wrong_columns_are_errors(data_copy):
+    path = data_copy / "crowder_seeds.csv"
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join(lines[:1] + [lines[1].replace(",bean,", ",,")] + lines[2:]) + "\n")
+    with pytest.raises(datasets.DatasetError, match="'extract' has missing values"):
+        datasets.load("crowder_seeds")
+    path.write_text("\n".join(line.rsplit(",", 1)[0] for line in lines) + "\n")
+    with pytest.raises(datasets.DatasetError, match="do not match the description"):
+        datasets.load("crowder_seeds")
+
+
+def test_every_column_is_described_with_type_unit_and_source():
+    package = json.loads((DATA / "datapackage.json").read_text())
+    readme = (DATA / "README.md").read_text()
+    for res in package["resources"]:
+        assert res["sources"] and res["sources"][0]["path"].startswith("https://doi.org/")
+        with open(DATA / res["path"], newline="") as fh:
+            header = next(csv.reader(fh))
+        fields = res["schema"]["fields"]
+        assert [f["name"] for f in fields] == header
+        for field in fields:
+            assert field["type"] in {"integer", "string"}
+            assert field["unit"] and field["description"]
+            assert f"`{field['name']}`" in readme
+        assert res["path"] in readme
+    assert package["licenses"]
