@@ -85,8 +85,10 @@ def cmd_build(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     project = Project(args.root, args.out)
     lessons = project.lessons
-    parameters = {lesson.name: notebook_parameters(read_notebook(lesson.source)) for lesson in lessons}
-    overrides = parse_overrides(args.param, parameters)
+    overrides = {}
+    if args.param:  # reading the parameters cells needs jupytext: only when asked to override
+        parameters = {lesson.name: notebook_parameters(read_notebook(lesson.source)) for lesson in lessons}
+        overrides = parse_overrides(args.param, parameters)
     if not args.no_handouts:
         from .handouts import find_chromium
 
