@@ -94,7 +94,39 @@ def numeric_hessian(gradient, params, step=1e-4):
     return 0.5 * (hess + hess.T)
 
 
-def optimize(model, objective, start=None, max_iter=1000, newton_steps=4):
+def newton_polish(negative, gradient_only, p, value, grad, hessian, max_steps):
+    """Newton steps with backtracking from the quasi-Newton end point.
+
+    L-BFGS can stop on a flat stretch with the gradient not yet at zero (badly scaled
+    problems: a residual variance fixed near zero, REML); Newton on the finite-difference
+    Hessian of the exact gradient finishes the job.  Stops once the predicted gain in
+    log-likelihood (half the Newton decrement) is below 1e-10."""
+    for _ in range(max_steps):
+        try:
+            step = np.linalg.solve(hessian, grad)
+        except np.linalg.LinAlgError:
+            break
+        decrement = float(grad @ step)
+        if not np.isfinite(decrement) or decrement <= 0:
+            break                                   # Hessian not positive definite here
+        if decrement < 2e-10 and np.max(np.abs(grad)) < 1e-3:
+            break
+        scale, moved = 1.0, False
+        while scale > 1e-4:
+            trial = p - scale * step
+            trial_value, trial_grad = negative(trial)
+            if trial_value <= value + 1e-12:
+                p, value, grad, moved = trial, trial_value, trial_grad, True
+                break
+            scale /= 2
+        if not moved:
+            break
+        if decrement > 1e-6:     # far from the end: the Hessian is worth recomputing
+            hessian = numeric_hessian(gradient_only, p)
+    return p, value, grad, hessian
+
+
+def optimize(model, objective, start=None, max_iter=1000, newton_steps=10):
     names = objective.parameter_names()
     p0 = objective.start(starting_values(model)) if start is None else np.asarray(start, float)
     if p0.size != len(names):
@@ -124,19 +156,8 @@ def optimize(model, objective, start=None, max_iter=1000, newton_steps=4):
         p = result.x
         value, grad = negative(p)
         hessian = numeric_hessian(gradient_only, p)
-        for _ in range(newton_steps):
-            if np.max(np.abs(grad)) < 1e-9:
-                break
-            try:
-                step = np.linalg.solve(hessian, grad)
-            except np.linalg.LinAlgError:
-                break
-            trial = p - step
-            trial_value, trial_grad = negative(trial)
-            if not trial_value <= value + 1e-10:
-                break
-            # the Hessian barely moves over a polishing step; it is kept for the SEs
-            p, value, grad = trial, trial_value, trial_grad
+        p, value, grad, hessian = newton_polish(negative, gradient_only, p, value, grad, hessian,
+                                                newton_steps)
     state = objective.mode(p)
     problems = []
     message = str(result.message)
