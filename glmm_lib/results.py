@@ -69,12 +69,38 @@ class GLMMResults:
         return pd.Series(2 * stats.norm.sf(np.abs(self.tvalues)), index=self.params.index,
                          name="Pr(>|z|)")
 
-    def conf_int(self, alpha=0.05) -> pd.DataFrame:
-        """Wald intervals, as glmmTMB's confint() (estimate +- z * SE)."""
+    def conf_int(self, alpha=0.05, method="wald") -> pd.DataFrame:
+        """Confidence intervals, as glmmTMB's confint().
+
+        ``method="wald"``: fixed effects, estimate +- z * SE.  ``method="profile"``: the
+        same Wald rows for the fixed effects, then profile-likelihood intervals for the
+        random-effect standard deviations (rows ``sd_<term>|<group>``, on the SD scale)
+        and the other variance parameters (on the optimizer's scale)."""
         z = stats.norm.ppf(1 - alpha / 2)
         lo, hi = self.params - z * self.bse, self.params + z * self.bse
         pct = (f"{100 * alpha / 2:g} %", f"{100 * (1 - alpha / 2):g} %")
-        return pd.DataFrame({pct[0]: lo, pct[1]: hi})
+        wald = pd.DataFrame({pct[0]: lo, pct[1]: hi, "Estimate": self.params})
+        if method == "wald":
+            return wald[list(pct)]
+        if method != "profile":
+            raise GLMMInputError("method must be 'wald' or 'profile'")
+        from .profile import profile_intervals
+        prof = profile_intervals(self, level=1 - alpha)
+        rows = {}
+        for name, r in prof.iterrows():
+            if r.get("natural") == "sd":
+                label = name.replace("theta:log_sd(", "sd_").replace(")|", "|")
+                label = label.replace("theta:log_sd|", "sd|")
+                rows[label] = (r["natural_lower"], r["natural_upper"], r["natural_estimate"])
+            else:
+                rows[name] = (r["lower"], r["upper"], r["estimate"])
+        extra = pd.DataFrame.from_dict(rows, orient="index", columns=[pct[0], pct[1], "Estimate"])
+        return pd.concat([wald, extra])
+
+    def profile(self, level=0.95, parameters=None) -> pd.DataFrame:
+        """Profile intervals on the optimizer's scale (see ``glmm_lib.profile``)."""
+        from .profile import profile_intervals
+        return profile_intervals(self, level=level, parameters=parameters)
 
     def coef_table(self) -> pd.DataFrame:
         return pd.DataFrame({"Estimate": self.params, "Std. Error": self.bse,
