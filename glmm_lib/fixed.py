@@ -16,20 +16,66 @@ import scipy.linalg
 from formulaic import model_matrix
 
 from .errors import GLMMInputError
+from .formula import split_top_level
 
-_LEVEL = re.compile(r"\[(?:T\.)?(.*?)\]")
+_FACTOR_PIECE = re.compile(r"(.*?)\[(?:T\.)?(.*)\]", re.S)
+_BACKTICKED = re.compile(r"`([^`]*)`")
+_SYNTACTIC = re.compile(r"(([A-Za-z]|[.][._A-Za-z])[._A-Za-z0-9]*|[.])")
+_R_RESERVED = {"if", "else", "repeat", "while", "function", "for", "next", "break", "TRUE",
+               "FALSE", "NULL", "Inf", "NaN", "NA", "NA_integer_", "NA_real_",
+               "NA_character_", "in"}
+
+
+def _r_symbol(name: str) -> str:
+    """A variable name as R deparses it: backticks only around non-syntactic names."""
+    if _SYNTACTIC.fullmatch(name) and name not in _R_RESERVED:
+        return name
+    return f"`{name}`"
 
 
 def r_name(name: str) -> str:
+    """formulaic's column name written as R's model.matrix names it.
+
+    ``trt[T.T2]`` -> ``trtT2``, ``Intercept`` -> ``(Intercept)``, ``a b[T.v]`` -> ```a b`v``,
+    ``I(x ** 2)`` -> ``I(x^2)``; interactions piece by piece."""
     if name == "Intercept":
         return "(Intercept)"
-    name = _LEVEL.sub(lambda m: m.group(1), name)
-    return name.replace("`", "")
+    out = []
+    for piece in split_top_level(name, ":"):
+        m = _FACTOR_PIECE.fullmatch(piece)
+        base, level = (m.group(1), m.group(2)) if m else (piece, "")
+        if "(" in base:   # a function of columns, e.g. log(x), scale(`x 1`)
+            base = _BACKTICKED.sub(lambda b: _r_symbol(b.group(1)), base)
+            base = base.replace(" ** ", "^").replace(" / ", "/")
+        else:
+            base = _r_symbol(base.strip("`"))
+        out.append(base + level)
+    return ":".join(out)
+
+
+def _python_powers(rhs: str) -> str:
+    """R's ``^`` inside a function call (``I(x^2)``) is a power: Python's ``**`` for formulaic
+    (which would read it as exclusive or).  Outside calls ``^`` stays the formula operator
+    (``(a + b)^2``)."""
+    out, stack, quoted = [], [], False
+    for i, ch in enumerate(rhs):
+        if ch == "`":
+            quoted = not quoted
+        elif not quoted and ch == "(":
+            before = rhs[:i].rstrip()
+            stack.append(bool(before) and (before[-1].isalnum() or before[-1] in "._`"))
+        elif not quoted and ch == ")" and stack:
+            stack.pop()
+        elif not quoted and ch == "^" and any(stack):
+            out.append("**")
+            continue
+        out.append(ch)
+    return "".join(out)
 
 
 def build_matrix(rhs: str, data: pd.DataFrame, what: str):
     try:
-        mm = model_matrix(rhs, data, na_action="raise")
+        mm = model_matrix(_python_powers(rhs), data, na_action="raise")
     except GLMMInputError:
         raise
     except Exception as err:

@@ -60,6 +60,20 @@ def _rhs_variables(rhs, data):
     return names + [v for v in inside if v in data.columns and v not in names]
 
 
+def _argument_variables(value, data):
+    """Columns used by a weights= or offset= string: a column name, or an R expression of
+    columns as glmmTMB takes it (``offset = log(BroodSize)`` -> ``offset="log(BroodSize)"``)."""
+    if not isinstance(value, str):
+        return []
+    return [value] if value in data.columns else expression_variables(value)
+
+
+def _argument_values(value, frame):
+    if value in frame.columns:
+        return frame[value].to_numpy(dtype=float)
+    return evaluate_expression(value, frame)
+
+
 def as_factor(series: pd.Series) -> pd.Series:
     if isinstance(series.dtype, pd.CategoricalDtype):
         return series.cat.remove_unused_categories()
@@ -83,8 +97,8 @@ def build_model_frame(parsed: ParsedFormula, data, family, weights=None, offset=
     for term in parsed.random:
         group_vars += [g.strip().strip("`") for g in term.group.split(":")]
         slope_vars += _rhs_variables(term.lhs, data)
-    weight_vars = [weights] if isinstance(weights, str) else []
-    offset_arg_vars = [offset] if isinstance(offset, str) else []
+    weight_vars = _argument_variables(weights, data)
+    offset_arg_vars = _argument_variables(offset, data)
     used = list(dict.fromkeys(response_vars + fixed_vars + offset_vars + slope_vars + group_vars
                               + weight_vars + offset_arg_vars))
     missing = [v for v in used if v not in data.columns]
@@ -125,7 +139,7 @@ def build_model_frame(parsed: ParsedFormula, data, family, weights=None, offset=
 
     y, trials, response_name = _response(parsed, frame, family)
     if isinstance(weights, str):
-        w = frame[weights].to_numpy(dtype=float)
+        w = _argument_values(weights, frame)
     else:
         w = extra.get("weights", np.ones(len(frame)))
     bad = ~np.isfinite(w) | (w < 0)
@@ -146,7 +160,7 @@ def build_model_frame(parsed: ParsedFormula, data, family, weights=None, offset=
     for expr in parsed.offsets:
         off += evaluate_expression(expr, frame)
     if isinstance(offset, str):
-        off += frame[offset].to_numpy(dtype=float)
+        off += _argument_values(offset, frame)
     elif "offset" in extra:
         off += extra["offset"]
     bad = ~np.isfinite(off)
