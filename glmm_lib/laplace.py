@@ -188,6 +188,10 @@ class LaplaceObjective:
         value = float(objective - 0.5 * self.blocks.logdet(chol)) + self.constant
         return ModeState(params, b, eta, aux, A, chol, value, converged, iteration)
 
+    def final_state(self, params) -> ModeState:
+        """The state at the optimum handed to the results (the same as ``mode`` here)."""
+        return self.mode(params)
+
     # ---- objective and gradient --------------------------------------------
     def value(self, params):
         return self.mode(params).value

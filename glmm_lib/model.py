@@ -127,6 +127,9 @@ class GLMMModel:
         if self.REML:
             from .reml import REMLObjective
             return REMLObjective(self)
+        from . import grouped
+        if grouped.applies(self):
+            return grouped.GroupedPoissonObjective(self)
         return LaplaceObjective(self)
 
     def fit(self, start=None, **optimizer_options):

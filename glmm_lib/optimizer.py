@@ -40,7 +40,7 @@ class OptimizerRecord:
         return "\n".join(lines)
 
 
-GLM_START_ROWS = 50_000
+GLM_START_ROWS = 20_000
 
 
 def starting_values(model) -> np.ndarray:
@@ -158,7 +158,7 @@ def optimize(model, objective, start=None, max_iter=1000, newton_steps=10):
         hessian = numeric_hessian(gradient_only, p)
         p, value, grad, hessian = newton_polish(negative, gradient_only, p, value, grad, hessian,
                                                 newton_steps)
-    state = objective.mode(p)
+    state = objective.final_state(p)
     problems = []
     message = str(result.message)
     max_grad = float(np.max(np.abs(grad), initial=0.0))

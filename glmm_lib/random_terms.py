@@ -64,14 +64,13 @@ def build_term(spec: RandomTermSpec, data: pd.DataFrame) -> RandomTerm:
     for c, codes_c in zip(cols, code_columns):
         key = key * len(data[c].cat.categories) + codes_c
     uniq_keys, codes = np.unique(key, return_inverse=True)
-    labels = []
-    for k in uniq_keys:
-        parts = []
-        for c in reversed(cols):
-            size = len(data[c].cat.categories)
-            parts.append(str(data[c].cat.categories[k % size]))
-            k //= size
-        labels.append(":".join(reversed(parts)))
+    remaining = uniq_keys.copy()
+    parts = []
+    for c in reversed(cols):
+        categories = np.asarray(data[c].cat.categories).astype(str)
+        parts.append(categories[remaining % len(categories)])
+        remaining //= len(categories)
+    labels = [":".join(p) for p in zip(*reversed(parts))] if len(parts) > 1 else list(parts[0])
     if len(labels) < 2:
         raise GLMMInputError(
             f"grouping factor {spec.group!r} has only one level ({labels[0]!r}) in the rows "
