@@ -1,6 +1,7 @@
 """glmm_lib: generalized linear mixed models by Laplace maximum likelihood,
 reproducing glmmTMB, for the glmm-course lessons and reports."""
 from . import datasets, families
+from . import diagnostics  # simulate_residuals & tests; plots: glmm_lib.diagnostic_plots
 from .errors import ConvergenceWarning, GLMMInputError, SingularFitWarning
 from .model import GLMMModel, glmm
 from .results import GLMMResults
