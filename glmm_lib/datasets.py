@@ -8,7 +8,7 @@ so the CSV files, the documentation and the loaded frames cannot drift apart.
 
 >>> from glmm_lib import datasets
 >>> datasets.available()
-['beall_webworms', 'crowder_seeds']
+['beall_webworms', 'crowder_seeds', 'swine_weights']
 >>> df = datasets.load("beall_webworms")
 >>> list(df["block"].cat.categories[:3])
 ['B1', 'B2', 'B3']
@@ -21,7 +21,11 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["DATA_DIR", "DatasetError", "available", "load", "metadata", "path"]
+# Simulated designs with known parameters, offered next to the shipped data sets.
+from .simulate_designs import rcbd_treatment_means, simulate_rcbd, simulate_swine
+
+__all__ = ["DATA_DIR", "DatasetError", "available", "load", "metadata", "path", "read",
+           "simulate_rcbd", "rcbd_treatment_means", "simulate_swine"]
 
 #: The repository's ``data/`` folder.
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
@@ -69,7 +73,7 @@ def path(name: str) -> Path:
 def load(name: str) -> pd.DataFrame:
     """Load a shipped data set as a :class:`pandas.DataFrame`.
 
-    Integer columns are ``int64``; factor columns are unordered pandas
+    Integer columns are ``int64``, number columns ``float64``; factor columns are unordered pandas
     categoricals whose categories are the levels listed in
     ``data/datapackage.json``, in that order (for example ``B1, B2, ..., B13``,
     not the alphabetical ``B1, B10, B11, ...``). The first level is the
@@ -101,6 +105,11 @@ def load(name: str) -> pd.DataFrame:
                 out[col] = values.astype("int64")
             except ValueError as err:
                 raise DatasetError(f"{file.name}: column {col!r} is not integer: {err}") from None
+        elif field["type"] == "number":
+            try:
+                out[col] = values.astype("float64")
+            except ValueError as err:
+                raise DatasetError(f"{file.name}: column {col!r} is not a number: {err}") from None
         elif levels is not None:
             unknown = sorted(set(values) - set(levels))
             if unknown:
@@ -111,3 +120,44 @@ def load(name: str) -> pd.DataFrame:
         else:
             out[col] = values
     return pd.DataFrame(out)
+
+
+def _natural_key(label: str):
+    """Sort key that puts B2 before B10: text and numbers compared piecewise."""
+    import re
+
+    return [(0, int(part), "") if part.isdigit() else (1, 0, part)
+            for part in re.split(r"(\d+)", str(label)) if part]
+
+
+def read(source, factors=()) -> pd.DataFrame:
+    """A data set for a lesson: a shipped one by name (as :func:`load`), or any CSV
+    file by path (a relative path is tried from the working folder, then from
+    the repository root).
+
+    Lessons name their data in the parameters cell, so that a page can be re-run
+    on another data set of the same design. For a CSV file, the columns in
+    ``factors`` become unordered categoricals with their levels in natural order
+    (``B1, B2, ..., B10``; the first is the reference level); for a shipped data
+    set the levels stated in ``data/datapackage.json`` are kept.
+    """
+    source = str(source)
+    if source in available():
+        frame = load(source)
+    else:
+        file = Path(source).expanduser()
+        if not file.is_file() and not file.is_absolute():
+            file = DATA_DIR.parent / file      # relative to the repository, not the lesson
+        if not file.is_file():
+            raise DatasetError(f"{source!r} is neither a shipped data set "
+                               f"({', '.join(available())}) nor a CSV file")
+        frame = pd.read_csv(file)
+    missing = [c for c in factors if c not in frame.columns]
+    if missing:
+        raise DatasetError(f"{source}: no column(s) {missing}; columns: {list(frame.columns)}")
+    for col in factors:
+        if not isinstance(frame[col].dtype, pd.CategoricalDtype):
+            values = frame[col].astype(str)
+            levels = sorted(values.unique(), key=_natural_key)
+            frame[col] = pd.Categorical(values, categories=levels)
+    return frame

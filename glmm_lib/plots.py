@@ -1,0 +1,370 @@
+"""Figures for the lessons that are not model diagnostics or marginal means.
+
+Each function draws on a matplotlib Axes (a new figure when ``ax`` is None)
+and returns the Axes (or the Figure, for multi-panel drawings); the numbers
+behind a figure come from a companion function that returns a DataFrame, so a
+lesson can print what it draws.
+
+- :func:`plot_rcbd`: a blocked experiment, treatment by block;
+- :func:`cell_moments` and :func:`plot_mean_variance`: means against variances
+  of groups of counts, with the Poisson line ``Var = mean``;
+- :func:`pooling_table` and :func:`plot_pooling`: no pooling, partial pooling
+  and complete pooling of group means;
+- :func:`plot_estimates`: estimates with intervals from several analyses side
+  by side, with the true values when known;
+- :func:`plot_swine_design`: the rooms / pens / pigs / weighings diagram;
+- :func:`plot_profiles`: one line per subject over time;
+- :func:`implied_covariance` and :func:`plot_correlations`: the covariance of
+  one subject's observations that a fitted model implies, as correlation maps.
+
+matplotlib is imported when a function needs it, so ``import glmm_lib`` does
+not load it.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .errors import GLMMInputError
+
+__all__ = ["plot_rcbd", "cell_moments", "plot_mean_variance", "pooling_table", "plot_pooling",
+           "plot_estimates", "plot_swine_design", "plot_profiles", "implied_covariance",
+           "plot_correlations"]
+
+
+def _axes(ax, figsize=(7.0, 3.4)):
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=figsize)
+    return ax
+
+
+def _tidy(ax):
+    ax.spines["top"].set_visible(False)
+    ax.spines["right"].set_visible(False)
+    return ax
+
+
+def _require(data: pd.DataFrame, *columns):
+    missing = [c for c in columns if c not in data.columns]
+    if missing:
+        raise GLMMInputError(f"the data have no column(s) {missing}; columns: {list(data.columns)}")
+
+
+def _levels(series: pd.Series) -> list:
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        return [c for c in series.cat.categories if (series == c).any()]
+    return list(dict.fromkeys(series))
+
+
+# --- blocked experiments ------------------------------------------------------------------
+def plot_rcbd(data: pd.DataFrame, response: str, treatment: str, block: str, ax=None,
+              ylabel: str | None = None, log: bool = False):
+    """Treatment by block: the mean response of every block and treatment as a dot,
+    joined by a thin line per block, and the treatment means (over blocks) as black
+    bars. Parallel lines mean blocks shift the response up or down by a constant.
+    """
+    _require(data, response, treatment, block)
+    ax = _tidy(_axes(ax))
+    treatments = _levels(data[treatment])
+    blocks = _levels(data[block])
+    cells = (data.groupby([block, treatment], observed=True)[response].mean()
+             .unstack(treatment).reindex(index=blocks, columns=treatments))
+    x = np.arange(len(treatments))
+    import matplotlib as mpl
+
+    colours = mpl.colormaps["viridis"](np.linspace(0.05, 0.9, len(blocks)))
+    for (name, row), colour in zip(cells.iterrows(), colours):
+        ax.plot(x, row.to_numpy(float), "-o", color=colour, lw=0.8, ms=3.5, alpha=0.8,
+                label=str(name) if len(blocks) <= 6 else None)
+    means = cells.mean(axis=0).to_numpy(float)
+    ax.hlines(means, x - 0.25, x + 0.25, color="black", lw=2.5, label="treatment mean", zorder=3)
+    ax.set_xticks(x, [str(t) for t in treatments])
+    ax.set_xlim(-0.5, len(treatments) - 0.5)
+    ax.set_xlabel(treatment)
+    one_per_cell = bool((data.groupby([block, treatment], observed=True).size() == 1).all())
+    ax.set_ylabel(ylabel or (response if one_per_cell else f"mean {response} per block"))
+    if log:
+        ax.set_yscale("log")
+    if len(blocks) <= 6:
+        ax.legend(frameon=False, fontsize="small", ncol=2, title=block, title_fontsize="small")
+    else:
+        ax.legend(frameon=False, fontsize="small", handles=ax.get_legend_handles_labels()[0][-1:])
+        ax.set_title(f"one line per {block} ({len(blocks)} {block}s)", fontsize="medium")
+    return ax
+
+
+def cell_moments(data: pd.DataFrame, response: str, groups) -> pd.DataFrame:
+    """Mean, variance and size of the response in every group (e.g. block x treatment)."""
+    groups = [groups] if isinstance(groups, str) else list(groups)
+    _require(data, response, *groups)
+    out = data.groupby(groups, observed=True)[response].agg(["mean", "var", "size"])
+    return out.rename(columns={"size": "n"})
+
+
+def plot_mean_variance(data: pd.DataFrame, response: str, groups, colour_by: str | None = None,
+                       ax=None):
+    """Variance against mean of the response in each group, on log axes, with the
+    line ``Var = mean`` that Poisson counts would scatter around."""
+    moments = cell_moments(data, response, groups).reset_index()
+    ax = _tidy(_axes(ax, figsize=(5.0, 3.6)))
+    positive = (moments["mean"] > 0) & (moments["var"] > 0)
+    shown = moments[positive]
+    if colour_by is not None:
+        for level in _levels(shown[colour_by]):
+            part = shown[shown[colour_by] == level]
+            ax.plot(part["mean"], part["var"], "o", ms=4, alpha=0.8, label=str(level))
+        ax.legend(frameon=False, fontsize="small", title=colour_by, title_fontsize="small")
+    else:
+        ax.plot(shown["mean"], shown["var"], "o", ms=4, alpha=0.8)
+    lo = min(shown["mean"].min(), shown["var"].min()) * 0.8
+    hi = max(shown["mean"].max(), shown["var"].max()) * 1.25
+    line = np.array([lo, hi])
+    ax.plot(line, line, color="black", lw=1, ls="--")
+    ax.annotate("Var = mean (Poisson)", xy=(hi / 1.3, hi / 1.3), xytext=(-4, 6),
+                textcoords="offset points", ha="right", fontsize="small")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(f"mean of {response} in a group")
+    ax.set_ylabel(f"variance of {response}")
+    return ax
+
+
+# --- pooling ------------------------------------------------------------------------------
+def pooling_table(fit, group: str) -> pd.DataFrame:
+    """Three estimates of the mean response in each level of ``group``.
+
+    - ``no_pooling``: the raw mean of the observations of that group alone;
+    - ``partial_pooling``: the fitted model's mean for the group (its fitted
+      values, which include the group's predicted random effect, averaged over
+      the group's rows);
+    - ``complete_pooling``: the raw mean of all observations, ignoring groups.
+
+    ``n`` is the number of observations per group. For a binomial fit the
+    response is the proportion of successes.
+    """
+    model = fit.model
+    frame = model.frame.data
+    if group not in frame.columns:
+        raise GLMMInputError(f"{group!r} is not a column of the fitted data; columns: "
+                             f"{list(frame.columns)}")
+    y = np.asarray(model.y, float)
+    fitted = np.asarray(fit.predict(), float)
+    if getattr(model.family, "has_trials", False):
+        trials = np.asarray(model.trials, float)
+        y = y / trials
+    work = pd.DataFrame({"g": frame[group].to_numpy(), "y": y, "fitted": fitted})
+    grouped = work.groupby("g", observed=True, sort=False)
+    out = pd.DataFrame({
+        "n": grouped.size(),
+        "no_pooling": grouped["y"].mean(),
+        "partial_pooling": grouped["fitted"].mean(),
+    })
+    levels = _levels(frame[group])
+    out = out.reindex(levels)
+    out.index.name = group
+    out["complete_pooling"] = float(np.mean(y))
+    return out
+
+
+def plot_pooling(table: pd.DataFrame, reference: pd.Series | None = None, ax=None,
+                 ylabel: str = "mean response", reference_label: str = "all the data"):
+    """Draw :func:`pooling_table`: an arrow per group from its raw mean (no pooling)
+    to the model's estimate (partial pooling), and the overall mean (complete
+    pooling) as a dashed line. ``reference`` (e.g. group means from a larger data
+    set) is drawn as crosses."""
+    ax = _tidy(_axes(ax))
+    order = table.sort_values("no_pooling").index
+    t = table.loc[order]
+    x = np.arange(len(t))
+    ax.axhline(t["complete_pooling"].iloc[0], color="grey", ls="--", lw=1,
+               label="complete pooling (overall mean)")
+    for xi, a, b in zip(x, t["no_pooling"], t["partial_pooling"]):
+        if abs(b - a) > 1e-12:
+            ax.annotate("", xy=(xi, b), xytext=(xi, a),
+                        arrowprops=dict(arrowstyle="->", color="grey", lw=0.8))
+    ax.plot(x, t["no_pooling"], "o", mfc="white", mec="C0", ms=6, label="no pooling (group's own mean)")
+    ax.plot(x, t["partial_pooling"], "o", color="C1", ms=5, label="partial pooling (mixed model)")
+    if reference is not None:
+        ref = pd.Series(reference).reindex(order)
+        ax.plot(x, ref.to_numpy(float), "x", color="black", ms=6, label=reference_label)
+    ax.set_xticks(x, [str(i) for i in order], rotation=0 if len(order) <= 14 else 90,
+                  fontsize="small")
+    ax.set_xlabel(f"{t.index.name} (sorted by its own mean)")
+    ax.set_ylabel(ylabel)
+    ax.legend(frameon=False, fontsize="small", loc="upper left")
+    return ax
+
+
+# --- estimates from several analyses ------------------------------------------------------
+def plot_estimates(tables: dict, estimate: str = "estimate", lower: str = "lower",
+                   upper: str = "upper", truth: pd.Series | None = None, ax=None,
+                   ylabel: str = "estimate", truth_label: str = "true value"):
+    """Estimates and intervals of several analyses side by side, one group of
+    points per row label (e.g. treatment). ``tables`` maps an analysis name to a
+    DataFrame indexed by the row labels with the three named columns."""
+    ax = _tidy(_axes(ax))
+    names = list(tables)
+    index = list(next(iter(tables.values())).index)
+    x = np.arange(len(index))
+    width = 0.7 / len(names)
+    for k, name in enumerate(names):
+        t = tables[name].reindex(index)
+        xs = x + (k - (len(names) - 1) / 2) * width
+        est = t[estimate].to_numpy(float)
+        err = np.vstack([est - t[lower].to_numpy(float), t[upper].to_numpy(float) - est])
+        ax.errorbar(xs, est, yerr=err, fmt="o", ms=5, capsize=3, label=name)
+    if truth is not None:
+        tr = pd.Series(truth).reindex(index).to_numpy(float)
+        ax.hlines(tr, x - 0.45, x + 0.45, color="black", lw=1.5, label=truth_label)
+    ax.set_xticks(x, [str(i) for i in index])
+    ax.set_xlim(-0.6, len(index) - 0.4)
+    ax.set_ylabel(ylabel)
+    ax.legend(frameon=False, fontsize="small")
+    return ax
+
+
+# --- hierarchy and repeated measures ------------------------------------------------------
+def plot_swine_design(data: pd.DataFrame, room: str = "room", pen: str = "pen",
+                      treatment: str = "trt", pig: str = "pig", time: str = "time"):
+    """The swine trial as a picture: rooms (blocks) side by side, pens inside each
+    room coloured by treatment, pigs as dots inside their pen; on the right, one
+    pig's weighings over time. Each level is labelled with its variance component.
+    Returns the Figure.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import FancyBboxPatch
+
+    _require(data, room, pen, treatment, pig, time)
+    rooms = _levels(data[room])
+    treatments = _levels(data[treatment])
+    times = _levels(data[time])
+    colours = {t: plt.get_cmap("tab10")(i) for i, t in enumerate(treatments)}
+    layout = (data.groupby([room, pen], observed=True)
+              .agg(trt=(treatment, "first"), pigs=(pig, lambda s: list(dict.fromkeys(s)))))
+
+    fig = plt.figure(figsize=(7.6, 3.9))
+    ax = fig.add_axes([0.0, 0.0, 0.70, 0.92])
+    side = fig.add_axes([0.75, 0.42, 0.23, 0.36])
+    ax.set_axis_off()
+    n_pens = max(len(layout.loc[r]) for r in rooms)
+    room_w, room_h, gap = 1.0, 0.35 + 0.42 * n_pens, 0.18
+    for i, r in enumerate(rooms):
+        x0 = i * (room_w + gap)
+        ax.add_patch(FancyBboxPatch((x0, 0), room_w, room_h, boxstyle="round,pad=0.02",
+                                    fc="#f3f3f3", ec="0.35", lw=1.2))
+        ax.text(x0 + room_w / 2, room_h + 0.08, str(r), ha="center", va="bottom",
+                fontsize="small", weight="bold")
+        pens = layout.loc[r]
+        for k, (p, row) in enumerate(pens.iterrows()):
+            y0 = room_h - 0.30 - (k + 1) * 0.42 + 0.04
+            ax.add_patch(FancyBboxPatch((x0 + 0.08, y0), room_w - 0.16, 0.34,
+                                        boxstyle="round,pad=0.01", fc=colours[row["trt"]],
+                                        alpha=0.25, ec=colours[row["trt"]], lw=1))
+            ax.text(x0 + 0.13, y0 + 0.17, str(p), va="center", fontsize=6.5, color="0.2")
+            n_pigs = len(row["pigs"])
+            for j in range(n_pigs):
+                ax.plot(x0 + 0.45 + j * 0.42 / max(n_pigs - 1, 1) * (n_pigs > 1),
+                        y0 + 0.17, "o", ms=5.5, color=colours[row["trt"]], mec="0.2", mew=0.5)
+    total_w = len(rooms) * (room_w + gap) - gap
+    ax.set_xlim(-0.1, total_w + 0.1)
+    ax.set_ylim(-0.75, room_h + 0.45)
+    handles = [plt.Line2D([], [], marker="s", ls="", ms=8, color=colours[t], alpha=0.5, label=str(t))
+               for t in treatments]
+    ax.legend(handles=handles, loc="lower center", ncol=len(treatments), frameon=False,
+              fontsize="small", bbox_to_anchor=(0.5, 0.0), title="treatment of the pen (the experimental unit)",
+              title_fontsize="small")
+    ax.set_title(r"rooms = blocks ($\sigma^2_{rooms}$), pens ($\sigma^2_{pens}$), "
+                 r"pigs ($\sigma^2_{pigs}$)", fontsize="medium")
+
+    # one pig over time
+    xs = np.arange(len(times))
+    side.plot(xs, np.zeros(len(times)), "-", color="0.6", lw=1)
+    side.plot(xs, np.zeros(len(times)), "o", color="C0", ms=7)
+    for xi in xs[:-1]:
+        side.annotate("", xy=(xi + 0.85, 0.35), xytext=(xi + 0.15, 0.35),
+                      arrowprops=dict(arrowstyle="<->", color="C3", lw=0.8,
+                                      connectionstyle="arc3,rad=-0.4"))
+    side.set_xticks(xs, [str(t) for t in times], fontsize="small")
+    side.set_yticks([])
+    side.set_ylim(-0.4, 0.8)
+    for s in ("left", "right", "top"):
+        side.spines[s].set_visible(False)
+    side.set_title(f"each pig, weighed {len(times)} times", fontsize="small")
+    side.text(0.5, -0.28, r"residual $\sigma^2_e$; successive weighings" "\n" "of a pig are correlated",
+              transform=side.transAxes, ha="center", va="top", fontsize="small", color="C3")
+    return fig
+
+
+def plot_profiles(data: pd.DataFrame, response: str, time: str, subject: str, panel: str,
+                  ylabel: str | None = None):
+    """One line per subject over ``time`` (a number), one panel per level of
+    ``panel`` (e.g. treatment), with the panel's mean profile in black. Returns the
+    Figure."""
+    import matplotlib.pyplot as plt
+
+    _require(data, response, time, subject, panel)
+    panels = _levels(data[panel])
+    fig, axes = plt.subplots(1, len(panels), figsize=(7.2, 2.8), sharey=True, squeeze=False)
+    for ax, level in zip(axes[0], panels):
+        part = data[data[panel] == level]
+        for _, one in part.groupby(subject, observed=True):
+            ax.plot(one[time], one[response], color=f"C{panels.index(level)}", lw=0.7, alpha=0.5)
+        mean = part.groupby(time)[response].mean()
+        ax.plot(mean.index, mean.to_numpy(), color="black", lw=2)
+        ax.set_title(f"{panel} {level}", fontsize="medium")
+        ax.set_xlabel(time)
+        _tidy(ax)
+    axes[0][0].set_ylabel(ylabel or response)
+    fig.tight_layout()
+    return fig
+
+
+def implied_covariance(fit, rows) -> pd.DataFrame:
+    """Covariance matrix of the observations in ``rows`` (positions in the fitted
+    data) that the fitted model implies: ``Z G Z' + R``, the random effects' part
+    summed over all terms plus, for a gaussian fit, the residual variance on the
+    diagonal. For a non-gaussian fit only the link-scale random-effect part is
+    returned. Rows and columns are labelled by the positions."""
+    rows = np.asarray(rows, dtype=np.int64)
+    model = fit.model
+    if rows.ndim != 1 or len(rows) == 0 or rows.min() < 0 or rows.max() >= model.nobs:
+        raise GLMMInputError(f"rows must be positions 0..{model.nobs - 1} of the fitted data")
+    re = model.random_effects
+    cov = np.zeros((len(rows), len(rows)))
+    for term, lam in zip(re.terms, re.factors(fit.theta)):
+        sigma = lam @ lam.T
+        z = term.design.X[rows]                         # (m, s)
+        codes = term.codes[rows]
+        same = codes[:, None] == codes[None, :]
+        cov += same * (z @ sigma @ z.T)
+    if model.family.name == "gaussian":
+        cov += np.eye(len(rows)) * fit.sigma**2
+    return pd.DataFrame(cov, index=rows, columns=rows)
+
+
+def plot_correlations(matrices: dict, labels=None, vmin: float = 0.0):
+    """Correlation maps of several covariance matrices (``{name: matrix}``) side by
+    side, each cell labelled with its value. Returns the Figure."""
+    import matplotlib.pyplot as plt
+
+    names = list(matrices)
+    fig, axes = plt.subplots(1, len(names), figsize=(2.4 * len(names) + 0.6, 2.9), squeeze=False)
+    image = None
+    for ax, name in zip(axes[0], names):
+        cov = np.asarray(matrices[name], float)
+        sd = np.sqrt(np.diag(cov))
+        corr = cov / np.outer(sd, sd)
+        image = ax.imshow(corr, vmin=vmin, vmax=1, cmap="Blues")
+        m = corr.shape[0]
+        for i in range(m):
+            for j in range(m):
+                ax.text(j, i, f"{corr[i, j]:.2f}", ha="center", va="center", fontsize=6.5,
+                        color="white" if corr[i, j] > 0.6 * (1 + vmin) else "black")
+        ticks = labels if labels is not None else range(1, m + 1)
+        ax.set_xticks(range(m), [str(t) for t in ticks], fontsize="x-small")
+        ax.set_yticks(range(m), [str(t) for t in ticks], fontsize="x-small")
+        ax.set_title(name, fontsize="small")
+    fig.colorbar(image, ax=axes[0].tolist(), shrink=0.8, label="correlation")
+    return fig
