@@ -113,6 +113,7 @@ class GLMMResults:
 
     @property
     def n_params(self) -> int:
+        """Parameters counted in AIC and BIC (the fixed effects included, also under REML)."""
         return self.model.layout.size
 
     @property
@@ -138,7 +139,9 @@ class GLMMResults:
 
     @property
     def df_resid(self) -> int:
-        return self.nobs - self.n_params
+        """nobs minus the optimizer's parameters: under REML the fixed effects are integrated
+        out and not subtracted (as glmmTMB's df.residual)."""
+        return self.nobs - self.layout.size
 
     # ---- dispersion and variance components --------------------------------
     @property
