@@ -237,41 +237,43 @@ def execute_lessons(
     results: list[Executed] = []
     kernel = None
     bar = tqdm(lessons, desc="Executing lessons", unit="lesson", disable=not progress)
-    for lesson in bar:
-        bar.set_postfix_str(lesson.name)
-        params = overrides.get(lesson.name, {})
-        key = cache_key(lesson.source, params, library)
-        target = project.executed_path(lesson)
-        if not force and is_cached(project, lesson, key):
-            results.append(Executed(lesson, target, cached=True, seconds=0.0))
+    try:
+        for lesson in bar:
+            bar.set_postfix_str(lesson.name)
+            params = overrides.get(lesson.name, {})
+            key = cache_key(lesson.source, params, library)
+            target = project.executed_path(lesson)
+            if not force and is_cached(project, lesson, key):
+                results.append(Executed(lesson, target, cached=True, seconds=0.0))
+                if progress:
+                    bar.write(f"  {lesson.name}: unchanged, not executed again")
+                continue
+            kernel = kernel or ensure_kernel(project)
+            partial = project.failed_dir / f"{lesson.name}.ipynb"
+            start = time.perf_counter()
+            nb = run_notebook(
+                lesson.source,
+                partial,
+                params,
+                cwd=lesson.source.parent,
+                kernel_name=kernel,
+                name=lesson.name,
+                progress_bar=progress,
+            )
+            seconds = time.perf_counter() - start
+            if handout_links:
+                add_handout_link(nb, project.handout_href(lesson))
+            target.parent.mkdir(parents=True, exist_ok=True)
+            nbformat.write(nb, str(target))
+            partial.unlink()
+            record = _record_path(project, lesson)
+            record.parent.mkdir(parents=True, exist_ok=True)
+            record.write_text(
+                json.dumps({"key": key, "parameters": params, "seconds": round(seconds, 2)}, default=repr)
+            )
+            results.append(Executed(lesson, target, cached=False, seconds=seconds))
             if progress:
-                bar.write(f"  {lesson.name}: unchanged, not executed again")
-            continue
-        kernel = kernel or ensure_kernel(project)
-        partial = project.failed_dir / f"{lesson.name}.ipynb"
-        start = time.perf_counter()
-        nb = run_notebook(
-            lesson.source,
-            partial,
-            params,
-            cwd=lesson.source.parent,
-            kernel_name=kernel,
-            name=lesson.name,
-            progress_bar=progress,
-        )
-        seconds = time.perf_counter() - start
-        if handout_links:
-            add_handout_link(nb, project.handout_href(lesson))
-        target.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(nb, str(target))
-        partial.unlink()
-        record = _record_path(project, lesson)
-        record.parent.mkdir(parents=True, exist_ok=True)
-        record.write_text(
-            json.dumps({"key": key, "parameters": params, "seconds": round(seconds, 2)}, default=repr)
-        )
-        results.append(Executed(lesson, target, cached=False, seconds=seconds))
-        if progress:
-            bar.write(f"  {lesson.name}: executed in {seconds:.1f} s")
-    bar.close()
+                bar.write(f"  {lesson.name}: executed in {seconds:.1f} s")
+    finally:
+        bar.close()
     return results
