@@ -11,10 +11,10 @@ Run from the repository root:
 
 The model is the webworm nbinom1 GLMM ``y ~ trt + (1|block)`` (1300 rows, 13
 blocks), fitted once (its time is shown but not part of the target).  Each step
-is timed --reps times and the median is reported: ``simulate_residuals`` with
-250 simulations (random effects drawn anew, and conditional), each of the five
-tests, all of them together, and the two-panel figure (drawn and saved as PNG
-into a temporary folder).  Target (issue 6): simulations + all tests < 1 s.
+is timed --reps times and the median wall-clock and CPU times are reported:
+``simulate_residuals`` with 250 simulations (random effects drawn anew, and
+conditional), each of the five tests, all of them together, and the two-panel
+figure (drawn and saved as PNG into a temporary folder).  Target (issue 6): simulations + all tests < 1 s.
 
 The machine is shared with other sessions: the load average is sampled before
 and after the run and printed with the table.
@@ -52,23 +52,25 @@ TARGET_S = 1.0
 
 
 def _median_time(fn, reps):
-    times = []
+    """Median wall and CPU (process) seconds of ``reps`` calls, and the last result."""
+    wall, cpu = [], []
     out = None
     for _ in range(reps):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         out = fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), out
+        wall.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
+    return (statistics.median(wall), statistics.median(cpu)), out
 
 
 def run(reps: int, n_sim: int):
     load_before = os.getloadavg()
     data = datasets.load("beall_webworms")
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fit = gl.glmm("y ~ trt + (1|block)", data, family="nbinom1")
-    fit_s = time.perf_counter() - t0
+    fit_s = (time.perf_counter() - t0, time.process_time() - c0)
 
     rows = [("fit nbinom1 (once, not in the target)", fit_s, "")]
     totals = {}
@@ -76,18 +78,17 @@ def run(reps: int, n_sim: int):
         sim_s, res = _median_time(lambda: dg.simulate_residuals(fit, n_sim, seed=1, re=re_mode),
                                   reps)
         rows.append((f"simulate_residuals({n_sim}, re={re_mode!r})", sim_s, ""))
-        tests_s = 0.0
         for name, fn in (("uniformity", dg.test_uniformity), ("dispersion", dg.test_dispersion),
                          ("zero_inflation", dg.test_zero_inflation),
                          ("outliers", dg.test_outliers), ("quantiles", dg.test_quantiles)):
             s, result = _median_time(lambda: fn(res), reps)
-            tests_s += s
             rows.append((f"  test_{name}", s, f"p = {result.p_value:.3g}"))
         all_s, _ = _median_time(
             lambda: dg.test_all(dg.simulate_residuals(fit, n_sim, seed=1, re=re_mode)), reps)
         totals[re_mode] = all_s
         rows.append((f"simulations + all tests (re={re_mode!r})", all_s,
-                     "PASS" if all_s < TARGET_S else "FAIL"))
+                     "target met" if all_s[0] < TARGET_S else f"over {TARGET_S:g} s wall"
+                     + (" (CPU under)" if all_s[1] < TARGET_S else "")))
         with tempfile.TemporaryDirectory() as tmp:
             def figure():
                 fig = dp.plot_diagnostics(res)
@@ -101,9 +102,10 @@ def run(reps: int, n_sim: int):
 
 def table(rows):
     width = max(len(r[0]) for r in rows)
-    lines = [f"| {'step':<{width}} | time (s) | note |", f"|{'-' * (width + 2)}|---------:|------|"]
-    for name, s, note in rows:
-        lines.append(f"| {name:<{width}} | {s:8.3f} | {note} |")
+    lines = [f"| {'step':<{width}} | wall (s) | CPU (s) | note |",
+             f"|{'-' * (width + 2)}|---------:|--------:|------|"]
+    for name, (wall, cpu), note in rows:
+        lines.append(f"| {name:<{width}} | {wall:8.3f} | {cpu:7.3f} | {note} |")
     return "\n".join(lines)
 
 
@@ -114,7 +116,9 @@ def section(rows, reps, n_sim, load_before, load_after, date):
         f"`benchmarks/bench_diagnostics.py` ({date}; machine: 2 cores, 24 GB, Debian 12, "
         "Python 3.11; shared with other sessions). Webworm nbinom1 GLMM "
         f"`y ~ trt + (1|block)`, 1300 rows; {n_sim} simulations; median of {reps} runs "
-        f"per step. Load average before / after: {load_before[0]:.1f} / {load_after[0]:.1f}. "
+        f"per step, wall clock and CPU time of the process. Load average before / after: "
+        f"{load_before[0]:.1f} / {load_after[0]:.1f} (on 2 cores: above 2, wall times are "
+        f"inflated by other sessions' work; the CPU column is the better guide). "
         f"Target (issue 6): simulations + all tests < {TARGET_S:g} s.",
         "",
         table(rows),
@@ -131,7 +135,9 @@ def write_section(text):
         new = pattern.sub(lambda _: text + "\n", current, count=1)
     else:
         new = current.rstrip("\n") + "\n\n" + text
-    RESULTS.write_text(new.rstrip("\n") + "\n", encoding="utf-8")
+    tmp = RESULTS.with_suffix(".md.diagnostics.tmp")
+    tmp.write_text(new.rstrip("\n") + "\n", encoding="utf-8")
+    os.replace(tmp, RESULTS)
 
 
 def main(argv=None):
@@ -148,7 +154,7 @@ def main(argv=None):
     if args.write:
         write_section(text)
         print(f"wrote the {HEADING!r} section of {RESULTS}")
-    return 0 if all(v < TARGET_S for v in totals.values()) else 1
+    return 0 if all(v[0] < TARGET_S for v in totals.values()) else 1
 
 
 if __name__ == "__main__":

@@ -215,8 +215,9 @@ def plot_residuals_by(res, column_or_values, ax=None, xlabel=None, rank=True):
     for q in _QUANTILES:
         ax.axhline(q, color="black", ls="--", lw=0.8, zorder=0)
     ax.set_xticks(np.arange(1, len(keep) + 1))
-    ax.set_xticklabels([str(levels[i]) for i in keep],
-                       rotation=45 if len(keep) > 8 else 0, ha="right" if len(keep) > 8 else "center")
+    many = len(keep) > 8
+    ax.set_xticklabels([str(levels[i]) for i in keep], rotation=45 if many else 0,
+                       ha="right" if many else "center")
     lev_sig = cat.significant
     title = ("Within-group deviations from uniformity "
              + ("significant (red)" if any_bad else "n.s.")

@@ -167,7 +167,8 @@ def test_categorical_test():
 # ---------------------------------------------------------------------------
 def _make_data(kind, i, phi=1.0):
     """10 groups x 10 observations, one covariate, random intercept sd 0.5."""
-    rng = np.random.default_rng([{"poisson": 1, "binomial": 2, "nbinom1": 3, "overdispersed": 4}[kind], i])
+    code = {"poisson": 1, "binomial": 2, "nbinom1": 3, "overdispersed": 4}[kind]
+    rng = np.random.default_rng([code, i])
     g = np.repeat(np.arange(10), 10)
     x = rng.normal(size=g.size)
     u = rng.normal(0, 0.5, 10)
