@@ -75,6 +75,10 @@ def make_parser() -> argparse.ArgumentParser:
 
     clean = sub.add_parser("clean", help="remove the build folder (_build)")
     _add_location_options(clean)
+
+    from .report import add_parser as add_report_parser
+
+    add_report_parser(sub)
     return parser
 
 
@@ -143,7 +147,13 @@ def cmd_clean(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"build": cmd_build, "lessons": cmd_lessons, "clean": cmd_clean}
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report import cmd_report as run
+
+    return run(args)
+
+
+COMMANDS = {"build": cmd_build, "lessons": cmd_lessons, "clean": cmd_clean, "report": cmd_report}
 
 
 def _shown(path: Path) -> str:
