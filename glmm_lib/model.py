@@ -127,9 +127,11 @@ class GLMMModel:
         if self.REML:
             from .reml import REMLObjective
             return REMLObjective(self)
-        from . import grouped
+        from . import grouped, marginal
         if grouped.applies(self):
             return grouped.GroupedPoissonObjective(self)
+        if marginal.applies(self):
+            return marginal.GaussianMarginalObjective(self)
         return LaplaceObjective(self)
 
     def fit(self, start=None, **optimizer_options):

@@ -178,10 +178,16 @@ def optimize(model, objective, start=None, max_iter=1000, newton_steps=10):
     if pd_hessian:
         eig = np.linalg.eigvalsh(hessian)
         if eig[0] < 1e-10 * eig[-1]:
-            weakest = names[int(np.argmax(np.abs(np.linalg.eigh(hessian)[1][:, 0])))]
-            problems.append(f"near-singular Hessian (condition number {eig[-1] / eig[0]:.2g}): "
-                            f"{weakest} is not identified by the data (an estimate running off "
-                            "to a boundary, e.g. a zero-inflation probability of 0)")
+            weakest = int(np.argmax(np.abs(np.linalg.eigh(hessian)[1][:, 0])))
+            if "log_sd" in names[weakest] and p[weakest] < np.log(1e-4):
+                problems.append(f"singular fit: {names[weakest]} runs to zero (SD "
+                                f"{np.exp(p[weakest]):.2g}); the model is simpler than written, "
+                                "consider dropping that random term")
+            else:
+                problems.append(f"near-singular Hessian (condition number "
+                                f"{eig[-1] / eig[0]:.2g}): {names[weakest]} is not identified by "
+                                "the data (an estimate running off to a boundary, e.g. a "
+                                "zero-inflation probability of 0)")
     if not pd_hessian:
         problems.append("non-positive-definite Hessian: the standard errors are not reliable "
                         "(often a variance estimated at zero or a parameter not identified)")
