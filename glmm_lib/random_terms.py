@@ -70,7 +70,7 @@ def build_term(spec: RandomTermSpec, data: pd.DataFrame) -> RandomTerm:
         categories = np.asarray(data[c].cat.categories).astype(str)
         parts.append(categories[remaining % len(categories)])
         remaining //= len(categories)
-    labels = [":".join(p) for p in zip(*reversed(parts))] if len(parts) > 1 else list(parts[0])
+    labels = [":".join(p) for p in zip(*reversed(parts))] if len(parts) > 1 else parts[0].tolist()
     if len(labels) < 2:
         raise GLMMInputError(
             f"grouping factor {spec.group!r} has only one level ({labels[0]!r}) in the rows "
