@@ -40,6 +40,8 @@ from .errors import CourseError, LessonFailed
 #: Bump when what a report contains changes, so complete reports are made again.
 REPORT_FORMAT = 1
 TEMPLATE = Path(__file__).resolve().parent / "templates" / "report.md"
+#: The code that makes a report's content besides the notebook (part of its cache key).
+REPORT_CODE = tuple(Path(__file__).resolve().parent / f for f in ("report_tools.py", "nbhtml.py"))
 RECORD = "report.json"
 PAGE = "index.html"
 PDF = "report.pdf"
@@ -155,13 +157,15 @@ def _library_fingerprint() -> str:
 
 
 def job_key(job: ReportJob, pdf: bool, library: str | None = None) -> str:
-    """Hash of everything the report depends on: data bytes, parameters, template, library."""
+    """Hash of everything the report depends on: data bytes, parameters, the notebook and
+    its helpers, glmm_lib and data/ (``library``), and whether a PDF is made."""
     digest = hashlib.sha256(f"report {REPORT_FORMAT}\0".encode())
     params = job.parameters(RESULT)
     params.pop("data_path")
     digest.update(json.dumps(params, sort_keys=True, default=str).encode() + b"\0")
     digest.update(job.data.read_bytes() + b"\0")
-    digest.update(TEMPLATE.read_bytes() + b"\0")
+    for code in (TEMPLATE, *REPORT_CODE):
+        digest.update(code.read_bytes() + b"\0")
     digest.update((library or _library_fingerprint()).encode())
     digest.update(b"pdf" if pdf else b"no-pdf")
     return digest.hexdigest()
@@ -218,8 +222,8 @@ def _kernel() -> str:
     from .execute import ensure_kernel
     from .project import Project
 
-    scratch = Path(tempfile.gettempdir()) / f"glmm-course-{os.getuid() if hasattr(os, 'getuid') else 'user'}"
-    return ensure_kernel(Project(out=scratch))
+    user = os.getuid() if hasattr(os, "getuid") else "user"
+    return ensure_kernel(Project(out=Path(tempfile.gettempdir()) / f"glmm-course-{user}"))
 
 
 def make_report(job: ReportJob, *, pdf: bool = True, force: bool = False,
@@ -253,25 +257,30 @@ def make_report(job: ReportJob, *, pdf: bool = True, force: bool = False,
     tmp.mkdir()
     try:
         params = job.parameters(str(tmp / RESULT))
+        phases = {}
+        mark = time.perf_counter()
         try:
             nb = run_notebook(TEMPLATE, tmp / NOTEBOOK, params, cwd=tmp, kernel_name=_kernel(),
                               name=f"report {job.name}", source_file=TEMPLATE,
                               progress_bar=progress)
         except LessonFailed as err:
             raise CourseError(_notebook_failure(job, err)) from None
+        phases["notebook"] = round(time.perf_counter() - mark, 1)
         summary = json.loads((tmp / RESULT).read_text())
         (tmp / RESULT).unlink()
         write_page(nb, tmp / PAGE, params["title"])
         if pdf:
             from .handouts import print_pdf
 
+            mark = time.perf_counter()
             print_pdf(tmp / PAGE, tmp / PDF, site_dir=tmp)
+            phases["pdf"] = round(time.perf_counter() - mark, 1)
         status, message = _status(summary)
         record = {
             "complete": True, "key": key, "library": library, "status": status,
             "message": message,
             "made": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "seconds": round(time.perf_counter() - started, 1),
+            "seconds": round(time.perf_counter() - started, 1), "phases": phases,
             "job": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(job).items()},
             "summary": summary,
         }
