@@ -3,7 +3,8 @@
 ``y ~ trt + offset(log(a)) + (1 | block) + ar1(0 + time | pig)`` becomes a
 response expression, the fixed-effects right-hand side (handed to formulaic),
 the offset expressions and one ``RandomTermSpec`` per random term, with nested
-grouping ``(1|a/b)`` expanded to ``(1|a) + (1|a:b)`` as lme4 does.
+grouping ``(1|a/b)`` expanded as lme4 does: ``(1|b:a) + (1|a)``, the inner factor first
+and named inner:outer (so its levels read ``b1:a1``, as glmmTMB prints them).
 """
 from __future__ import annotations
 
@@ -142,7 +143,8 @@ def _random_terms(inner, structure, formula, position):
     nested = [g.strip() for g in group.split("/")]
     if any(not g for g in nested):
         raise GLMMInputError(_pointer(formula, position, f"bad grouping {group!r}"))
-    groups = [":".join(nested[: k + 1]) for k in range(len(nested))]
+    # lme4's findbars: a/b/c -> c:b:a, b:a, a (lme4 writes the first c:(b:a))
+    groups = [":".join(reversed(nested[: k + 1])) for k in reversed(range(len(nested)))]
     return [RandomTermSpec(lhs, g, structure) for g in groups]
 
 

@@ -195,7 +195,7 @@ def compare_varcorr(check, fit, entry):
 
 
 def same_group(ours, theirs):
-    """lme4 names the inner factor of (1|a/b) "b:a" where glmm_lib says "a:b"."""
+    """The same grouping factor whatever the order of its parts (a:b is b:a)."""
     return sorted(ours.split(":")) == sorted(theirs.split(":"))
 
 
