@@ -18,8 +18,9 @@ from glmm_lib.errors import ConvergenceWarning, GLMMInputError, SingularFitWarni
 def counts():
     rng = np.random.default_rng(7)
     n = 60
+    group_effect = np.repeat(rng.normal(0, 0.7, 6), n // 6)
     return pd.DataFrame({
-        "y": rng.poisson(3, n).astype(float),
+        "y": rng.poisson(3 * np.exp(group_effect)).astype(float),
         "x": rng.normal(size=n),
         "trt": pd.Categorical(np.tile(["A", "B", "C"], n // 3)),
         "g": pd.Categorical(np.repeat([f"g{i}" for i in range(6)], n // 6)),

@@ -13,7 +13,10 @@ within 1% relative (or 1e-3 absolute when tiny), correlations within 0.01; condi
 modes within 1% of their conditional SD and conditional SDs within 1%.
 
 Every fixture model is fitted once in its own test (so pytest-xdist spreads them), and all
-its comparisons are reported together.  Models that glmmTMB itself flags (status
+its comparisons are reported together.  The swine models (8-level ar1/cs/us/diag
+structures) are slow today and run only with GLMM_SLOW_TESTS=1.  Boundary estimates
+(glmmTMB SD < 0.01, see fixtures/README.md) are checked as "near zero", and parameters
+glmmTMB sends off to infinity (SE > 100, a zero-inflation probability of 0) only by sign.  Models that glmmTMB itself flags (status
 "warning") are not oracles for their numbers: there the test asks only that glmm_lib's
 maximum is at least as high as glmmTMB's.
 """
@@ -22,6 +25,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import os
 import warnings
 from pathlib import Path
 
@@ -122,6 +126,12 @@ class Checks:
             return
         for name, value in ref_est.items():
             s = ref_se[name]
+            if s > UNIDENTIFIED_SE:
+                # glmmTMB's estimate ran off towards infinity (a zero-inflation probability
+                # of 0): neither it nor its SE is a target; the same direction is enough
+                if not np.sign(est[name]) == np.sign(value):
+                    self.fail(f"{what} {name}: {est[name]:.4g} vs {value:.4g} (unidentified)")
+                continue
             if abs(est[name] - value) > EST_SE * s or not np.isfinite(est[name]):
                 self.fail(f"{what} {name}: {est[name]:.8g} vs {value:.8g} = "
                           f"{abs(est[name] - value) / s:.3g} SE (tolerance {EST_SE} SE)")
@@ -180,6 +190,11 @@ def compare_varcorr(check, fit, entry):
         used.add(i)
         _, terms, sds, corr, rho = ours[i]
         for name, sd, ref_sd in zip(terms, sds, r["sd"]):
+            if ref_sd < BOUNDARY_SD:      # a boundary estimate: only "near zero" is checked
+                if not sd < 5 * BOUNDARY_SD:
+                    check.fail(f"SD of {name} | {r['group']}: glmmTMB {ref_sd:.3g} is at the "
+                               f"boundary, glmm_lib {sd:.3g} is not")
+                continue
             check.close(f"SD of {name} | {r['group']}", sd, ref_sd, abs_tol=SD_ABS if ref_sd < 0.1
                         else 0.0, rel_tol=SD_REL)
         if r.get("rho") is not None and rho is not None:
@@ -238,13 +253,38 @@ def test_fixtures_present():
     assert {"gaussian", "poisson", "binomial", "nbinom1", "nbinom2"} <= families
 
 
-@pytest.mark.parametrize("key", OK)
+# The 8-level covariance structures of the swine trial take 10-60 s each with glmm_lib
+# today: run with GLMM_SLOW_TESTS=1 (the whole file then takes a few minutes).
+SLOW = {k for k in MODELS if k.startswith("swine_")}
+RUN_SLOW = bool(os.environ.get("GLMM_SLOW_TESTS"))
+BOUNDARY_SD = 0.01          # glmmTMB SDs below this are at the boundary (README: swine_cs/us)
+UNIDENTIFIED_SE = 100.0     # glmmTMB SEs above this belong to parameters off to infinity
+
+
+def boundary_terms(entry):
+    return [(r["group"], t) for r in ((entry.get("varcorr") or {}).get("cond") or {}).values()
+            for t, sd in zip(r["terms"], r["sd"]) if sd < BOUNDARY_SD]
+
+
+def _slow(keys):
+    return [pytest.param(k, marks=pytest.mark.skipif(not RUN_SLOW, reason="slow fit: set "
+                                                     "GLMM_SLOW_TESTS=1"))
+            if k in SLOW else k for k in keys]
+
+
+@pytest.mark.parametrize("key", _slow(OK))
 def test_matches_glmmtmb(key):
     entry = MODELS[key]
     fit, caught = fit_fixture(key)
     check = Checks(key)
-    if not fit.converged:
-        check.fail(f"glmm_lib did not converge: {fit.convergence_problems}")
+    boundary = boundary_terms(entry)
+    # at a boundary SD glmm_lib may say so (singular fit); glmmTMB prints nothing
+    tolerated = ("singular fit", "near-singular Hessian") if boundary else ()
+    problems = [p for p in fit.convergence_problems if not p.startswith(tolerated)]
+    if problems:
+        check.fail(f"glmm_lib did not converge: {problems}")
+    caught = [w for w in caught if not any(t in w for t in tolerated) or
+              any(p in w for p in problems)]
     if caught:
         check.fail(f"glmm_lib warned where glmmTMB did not: {caught}")
     if fit.nobs != entry["nobs"]:
@@ -268,7 +308,7 @@ def test_matches_glmmtmb(key):
     check.done()
 
 
-@pytest.mark.parametrize("key", FLAGGED)
+@pytest.mark.parametrize("key", _slow(FLAGGED))
 def test_at_least_glmmtmb_maximum_where_glmmtmb_warns(key):
     """glmmTMB flags these fits (false or singular convergence, failed start): its numbers
     are not targets, but glmm_lib must reach at least its maximum of the likelihood."""
