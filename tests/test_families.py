@@ -165,17 +165,6 @@ def test_variance_matches_scipy(make):
                                scipy_variance(family, mu, aux, trials), rtol=1e-10)
 
 
-@pytest.mark.parametrize("key, sigma_of", [
-    ("gaussian", lambda a: np.exp(a / 2)),     # residual SD from log(sigma^2)
-    ("nbinom1", np.exp), ("nbinom2", np.exp),
-])
-def test_sigma_is_glmmtmb_sigma(key, sigma_of):
-    family = fam.get_family(key)
-    (p,) = family.aux_parameters
-    value = 0.37
-    assert family.sigma({p.name: value}) == pytest.approx(sigma_of(value))
-
-
 @pytest.mark.parametrize("make", all_families())
 def test_simulate_has_the_family_mean(make):
     family = make()
