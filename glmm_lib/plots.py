@@ -6,10 +6,13 @@ behind a figure come from a companion function that returns a DataFrame, so a
 lesson can print what it draws.
 
 - :func:`plot_rcbd`: a blocked experiment, treatment by block;
+- :func:`plot_proportions`: successes out of trials, one dot per unit;
 - :func:`cell_moments` and :func:`plot_mean_variance`: means against variances
   of groups of counts, with the Poisson line ``Var = mean``;
 - :func:`pooling_table` and :func:`plot_pooling`: no pooling, partial pooling
   and complete pooling of group means;
+- :func:`group_effects` and :func:`plot_group_effects`: a treatment's effect
+  (ratio of means) in every group, raw and as the model predicts it;
 - :func:`plot_estimates`: estimates with intervals from several analyses side
   by side, with the true values when known;
 - :func:`plot_swine_design`: the rooms / pens / pigs / weighings diagram;
@@ -27,8 +30,8 @@ import pandas as pd
 
 from .errors import GLMMInputError
 
-__all__ = ["plot_rcbd", "cell_moments", "plot_mean_variance", "pooling_table", "plot_pooling",
-           "plot_estimates", "plot_swine_design", "plot_profiles", "implied_covariance",
+__all__ = ["plot_rcbd", "plot_proportions", "cell_moments", "plot_mean_variance", "pooling_table", "plot_pooling",
+           "group_effects", "plot_group_effects", "plot_estimates", "plot_swine_design", "plot_profiles", "implied_covariance",
            "plot_correlations"]
 
 
@@ -92,6 +95,42 @@ def plot_rcbd(data: pd.DataFrame, response: str, treatment: str, block: str, ax=
     else:
         ax.legend(frameon=False, fontsize="small", handles=ax.get_legend_handles_labels()[0][-1:])
         ax.set_title(f"one line per {block} ({len(blocks)} {block}s)", fontsize="medium")
+    return ax
+
+
+def plot_proportions(data: pd.DataFrame, successes: str, trials: str, groups, ax=None,
+                     ylabel: str | None = None):
+    """Proportion of successes of every unit (row), one column of dots per
+    combination of ``groups``, dot area proportional to the number of trials;
+    the pooled proportion of each combination (total successes over total
+    trials) as a black bar."""
+    groups = [groups] if isinstance(groups, str) else list(groups)
+    _require(data, successes, trials, *groups)
+    ax = _tidy(_axes(ax))
+    keys = data[groups].astype(str).agg(" | ".join, axis=1) if len(groups) > 1 \
+        else data[groups[0]].astype(str)
+    combos = data[groups].drop_duplicates()
+    for g in reversed(groups):
+        if isinstance(data[g].dtype, pd.CategoricalDtype):
+            combos = combos.sort_values(g, key=lambda c: c.cat.codes, kind="stable")
+    labels = combos.astype(str).agg(" | ".join, axis=1).tolist() if len(groups) > 1 \
+        else combos[groups[0]].astype(str).tolist()
+    y = data[successes].to_numpy(float) / data[trials].to_numpy(float)
+    size = data[trials].to_numpy(float)
+    area = 12 + 60 * size / size.max()
+    rng = np.random.default_rng(0)                       # fixed jitter: same figure every run
+    for i, label in enumerate(labels):
+        mask = (keys == label).to_numpy()
+        jitter = rng.uniform(-0.12, 0.12, mask.sum())
+        ax.scatter(i + jitter, y[mask], s=area[mask], alpha=0.6, color=f"C{i}", edgecolor="0.3",
+                   linewidth=0.5)
+        pooled = data.loc[mask, successes].sum() / data.loc[mask, trials].sum()
+        ax.hlines(pooled, i - 0.28, i + 0.28, color="black", lw=2.5)
+    ax.set_xticks(range(len(labels)), labels)
+    ax.set_xlim(-0.6, len(labels) - 0.4)
+    ax.set_xlabel(" | ".join(groups))
+    ax.set_ylabel(ylabel or f"{successes} / {trials}")
+    ax.set_ylim(-0.03, 1.03)
     return ax
 
 
@@ -194,6 +233,74 @@ def plot_pooling(table: pd.DataFrame, reference: pd.Series | None = None, ax=Non
     ax.set_xlabel(f"{t.index.name} (sorted by its own mean)")
     ax.set_ylabel(ylabel)
     ax.legend(frameon=False, fontsize="small", loc="upper left")
+    return ax
+
+
+# --- treatment effects by group --------------------------------------------------------
+def group_effects(fit, treatment: str, group: str, level, reference=None) -> pd.DataFrame:
+    """The effect of treatment ``level`` against ``reference`` (default: the first
+    level) in every level of ``group``, as a ratio of mean responses.
+
+    Columns: ``raw`` (ratio of the group's raw means), ``model`` (ratio of the
+    fit's predictions for that group, random effects included) and ``average``
+    (ratio of the population-level predictions, random effects at zero: the
+    same for every group). A ratio suits log-link models, where the model's
+    ratio is exp of a difference on the link scale.
+    """
+    frame = fit.model.frame.data
+    for col in (treatment, group):
+        if col not in frame.columns:
+            raise GLMMInputError(f"{col!r} is not a column of the fitted data")
+    levels = _levels(frame[treatment])
+    reference = levels[0] if reference is None else reference
+    if level not in levels or reference not in levels:
+        raise GLMMInputError(f"{treatment} levels are {levels}; got {level!r} and {reference!r}")
+    groups = _levels(frame[group])
+    grid = pd.DataFrame({group: np.repeat(groups, 2), treatment: np.tile([reference, level], len(groups))})
+    grid[group] = pd.Categorical(grid[group], categories=frame[group].cat.categories)
+    grid[treatment] = pd.Categorical(grid[treatment], categories=frame[treatment].cat.categories)
+    model = np.asarray(fit.predict(newdata=grid), float).reshape(-1, 2)
+    average = np.asarray(fit.predict(newdata=grid, re_form="~0"), float).reshape(-1, 2)
+    y = np.asarray(fit.model.y, float)
+    if getattr(fit.model.family, "has_trials", False):
+        y = y / np.asarray(fit.model.trials, float)
+    raw = (pd.DataFrame({"g": frame[group].to_numpy(), "t": frame[treatment].to_numpy(), "y": y})
+           .groupby(["g", "t"], observed=True)["y"].mean())
+    raw_ratio = [raw.get((g, level), np.nan) / raw.get((g, reference), np.nan) for g in groups]
+    out = pd.DataFrame({"raw": raw_ratio, "model": model[:, 1] / model[:, 0],
+                        "average": average[:, 1] / average[:, 0]},
+                       index=pd.Index(groups, name=group))
+    out.attrs["contrast"] = f"{level} / {reference}"
+    return out
+
+
+def plot_group_effects(table: pd.DataFrame, band: tuple | None = None, ax=None,
+                       ylabel: str | None = None):
+    """Draw :func:`group_effects`: per group the raw ratio (open circle) and the
+    model's (dot), sorted by the model's, on a log axis, with the average effect
+    as a line and, optionally, ``band = (low, high)`` shaded (e.g. the range in
+    which the model expects 95 % of groups)."""
+    ax = _tidy(_axes(ax))
+    t = table.sort_values("model")
+    x = np.arange(len(t))
+    if band is not None:
+        ax.axhspan(band[0], band[1], color="C1", alpha=0.12, lw=0,
+                   label="where the model expects 95 % of groups")
+    ax.axhline(float(t["average"].iloc[0]), color="black", lw=1.2, label="average effect")
+    ax.plot(x, t["raw"], "o", mfc="white", mec="C0", ms=6, label="raw ratio of the group's means")
+    ax.plot(x, t["model"], "o", color="C1", ms=5, label="model (partial pooling)")
+    ax.set_yscale("log")
+    from matplotlib.ticker import FuncFormatter
+
+    plain = FuncFormatter(lambda v, _: f"{v:g}")
+    ax.yaxis.set_major_formatter(plain)
+    ax.yaxis.set_minor_formatter(plain)
+    ax.tick_params(axis="y", which="minor", labelsize="x-small")
+    ax.set_xticks(x, [str(i) for i in t.index], fontsize="small",
+                  rotation=0 if len(t) <= 14 else 90)
+    ax.set_xlabel(t.index.name)
+    ax.set_ylabel(ylabel or f"ratio {table.attrs.get('contrast', '')}")
+    ax.legend(frameon=False, fontsize="small")
     return ax
 
 
@@ -345,14 +452,19 @@ def implied_covariance(fit, rows) -> pd.DataFrame:
 
 
 def plot_correlations(matrices: dict, labels=None, vmin: float = 0.0):
-    """Correlation maps of several covariance matrices (``{name: matrix}``) side by
-    side, each cell labelled with its value. Returns the Figure."""
+    """Correlation maps of several covariance matrices (``{name: matrix}``), three
+    to a row, each cell labelled with its value. Returns the Figure."""
     import matplotlib.pyplot as plt
 
     names = list(matrices)
-    fig, axes = plt.subplots(1, len(names), figsize=(2.4 * len(names) + 0.6, 2.9), squeeze=False)
+    ncols = min(3, len(names))
+    nrows = -(-len(names) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(2.5 * ncols + 0.9, 2.6 * nrows),
+                             squeeze=False)
+    for ax in axes.ravel()[len(names):]:
+        ax.set_axis_off()
     image = None
-    for ax, name in zip(axes[0], names):
+    for ax, name in zip(axes.ravel(), names):
         cov = np.asarray(matrices[name], float)
         sd = np.sqrt(np.diag(cov))
         corr = cov / np.outer(sd, sd)
@@ -366,5 +478,5 @@ def plot_correlations(matrices: dict, labels=None, vmin: float = 0.0):
         ax.set_xticks(range(m), [str(t) for t in ticks], fontsize="x-small")
         ax.set_yticks(range(m), [str(t) for t in ticks], fontsize="x-small")
         ax.set_title(name, fontsize="small")
-    fig.colorbar(image, ax=axes[0].tolist(), shrink=0.8, label="correlation")
+    fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.7, label="correlation")
     return fig

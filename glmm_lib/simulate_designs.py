@@ -13,7 +13,9 @@ value that generated it. These functions draw such data sets.
   generated the data;
 - :func:`simulate_swine`: a repeated-measures growth trial in rooms, pens and
   pigs (the Day 3 hierarchy example); ``data/make_swine.py`` uses it to make
-  the shipped ``data/swine_weights.csv``.
+  the shipped ``data/swine_weights.csv``; :func:`swine_covariance` and
+  :func:`swine_coefficients` give the covariance and the fixed effects its
+  parameters imply.
 
 Every function takes a ``seed`` and draws from a single
 :class:`numpy.random.Generator`, so a seed and the parameters fix the data.
@@ -29,7 +31,7 @@ from scipy import special
 from .errors import GLMMInputError
 
 __all__ = ["RCBD_FAMILIES", "simulate_rcbd", "rcbd_treatment_means", "compare_with_truth",
-           "simulate_swine"]
+           "simulate_swine", "swine_covariance", "swine_coefficients"]
 
 #: Response families of :func:`simulate_rcbd` and the link each uses.
 RCBD_FAMILIES = {"gaussian": "identity", "beta": "logit", "gamma": "log"}
@@ -294,3 +296,31 @@ def simulate_swine(*, n_rooms: int = 4, treatments=None, pigs_per_pen: int = 3,
     if np.all(weeks == np.round(weeks)):
         frame["week"] = frame["week"].astype("int64")
     return frame
+
+
+def swine_covariance(n_times: int, sd_room: float, sd_pen: float, sd_pig: float, sd_e: float,
+                     rho: float, **_ignored) -> np.ndarray:
+    """True covariance matrix of the ``n_times`` weighings of one pig under
+    :func:`simulate_swine`: ``sd_room^2 + sd_pen^2 + sd_pig^2`` shared by all
+    weighings (the pig's room, pen and own effect) plus the AR(1) errors,
+    ``sd_e^2 * rho^|s - t|`` for weighings ``s`` and ``t``. Extra keyword
+    arguments (the other parameters of a simulation) are ignored, so
+    ``swine_covariance(n, **truth)`` works with the full parameter dict."""
+    lag = np.abs(np.subtract.outer(np.arange(n_times), np.arange(n_times)))
+    return sd_room**2 + sd_pen**2 + sd_pig**2 + sd_e**2 * rho**lag
+
+
+def swine_coefficients(treatments: Mapping, intercept: float, slope: float, treatment: str = "trt",
+                       time: str = "week", **_ignored) -> pd.Series:
+    """The fixed effects of ``weight ~ trt * week`` (treatment contrasts, first
+    treatment the reference) implied by the parameters of :func:`simulate_swine`,
+    named as glmm_lib names them."""
+    names = list(treatments)
+    a0, b0 = treatments[names[0]]
+    out = {"(Intercept)": intercept + a0}
+    for name in names[1:]:
+        out[f"{treatment}{name}"] = treatments[name][0] - a0
+    out[time] = slope + b0
+    for name in names[1:]:
+        out[f"{treatment}{name}:{time}"] = treatments[name][1] - b0
+    return pd.Series(out, name="true")
