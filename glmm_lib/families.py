@@ -357,6 +357,11 @@ class Binomial(Family):
     def variance(self, mu, aux, trials):
         return trials * mu * (1 - mu)
 
+    def fisher_weights(self, eta, aux, trials):
+        """Expected information in eta for y successes of n: n (dmu/deta)^2 / (mu (1 - mu))."""
+        mu, m1, _, _ = self.link.derivs(eta)
+        return trials * m1 * m1 / (mu * (1 - mu))
+
     def simulate(self, mu, aux, trials, rng):
         return rng.binomial(trials.astype(np.int64), mu).astype(float)
 

@@ -46,10 +46,12 @@ class GaussianMarginalObjective(LaplaceObjective):
                                               np.split(bucket.flat_rows[order], splits)):
                 self.components.append((block_rows, block_flat % bucket.size, bucket.size))
 
-    def _dense(self, values, rows, local, size):
-        out = np.zeros((rows.size, size))
-        np.add.at(out, (np.repeat(np.arange(rows.size), local.shape[1]), local.ravel()),
-                  values[rows].ravel())
+    @staticmethod
+    def _dense(values, local, size):
+        """Rows of a row-wise (n_c, k) array laid out over the component's ``size`` columns
+        (a row's columns are distinct, so plain assignment places them)."""
+        out = np.zeros((values.shape[0], size))
+        out[np.arange(values.shape[0])[:, None], local] = values
         return out
 
     def mode(self, params, b_start=None, max_iter=None, tol=None) -> ModeState:
@@ -65,7 +67,7 @@ class GaussianMarginalObjective(LaplaceObjective):
         b = np.zeros(self.re.q)
         pieces = []
         for rows, local, size in self.components:
-            Ac = self._dense(A, rows, local, size)
+            Ac = self._dense(A[rows], local, size)
             V = Ac @ Ac.T + np.diag(sigma2[rows])
             try:
                 chol = np.linalg.cholesky(V)
@@ -86,15 +88,15 @@ class GaussianMarginalObjective(LaplaceObjective):
         m, lay = self.model, self.layout
         out = np.zeros(lay.size)
         alpha_full = np.zeros(m.nobs)
-        derivs = self.re.value_derivatives(state.params[lay.theta])
+        # dL/dtheta_k = sum_i sum_l dA_il/dtheta_k * G_il with
+        # G_il = alpha_i (A'alpha)_{col il} - (V^-1 A)_{i, col il}: one row-wise array for all k
+        G = np.zeros((m.nobs, self.re.K))
         for rows, local, size, Ac, chol, alpha, bc in state.pieces:
             alpha_full[rows] = alpha
             vinv_a = np.linalg.solve(chol.T, np.linalg.solve(chol, Ac))
-            for k, (rs, dvals) in enumerate(derivs):
-                full = np.zeros((m.nobs, self.re.K))
-                full[:, rs] = dvals
-                Dc = self._dense(full, rows, local, size)
-                out[lay.n_beta + k] += (Dc.T @ alpha) @ bc - np.sum(vinv_a * Dc)
+            G[rows] = alpha[:, None] * bc[local] - vinv_a[np.arange(rows.size)[:, None], local]
+        for k, (rs, dvals) in enumerate(self.re.value_derivatives(state.params[lay.theta])):
+            out[lay.n_beta + k] = np.sum(dvals * G[:, rs])
         out[lay.beta] = m.X.T @ alpha_full
         return out
 

@@ -11,6 +11,13 @@ from .frame import as_factor
 from .formula import evaluate_expression
 
 
+def _standard_errors(cov):
+    """sqrt of the diagonal; NaN (not a warning) where a non-positive-definite Hessian
+    left a negative variance: the fit reports that problem in ``convergence_problems``."""
+    var = np.diag(np.asarray(cov, float))
+    return np.sqrt(np.where(var >= 0, var, np.nan))
+
+
 class GLMMResults:
     def __init__(self, model, objective, state, record, hessian):
         self.model = model
@@ -55,7 +62,7 @@ class GLMMResults:
 
     @property
     def bse(self) -> pd.Series:
-        return pd.Series(np.sqrt(np.diag(self.cov_params().to_numpy())), index=self.params.index,
+        return pd.Series(_standard_errors(self.cov_params().to_numpy()), index=self.params.index,
                          name="Std. Error")
 
     @property
@@ -156,7 +163,7 @@ class GLMMResults:
         names = self.model.aux_names(name)
         sl = self.layout.aux(name)
         est = pd.Series(self.optimizer.end[sl], index=names, name="Estimate")
-        se = pd.Series(np.sqrt(np.diag(self._cov[sl, sl])), index=names, name="Std. Error")
+        se = pd.Series(_standard_errors(self._cov[sl, sl]), index=names, name="Std. Error")
         return est, se
 
     @property

@@ -13,8 +13,7 @@ within 1% relative (or 1e-3 absolute when tiny), correlations within 0.01; condi
 modes within 1% of their conditional SD and conditional SDs within 1%.
 
 Every fixture model is fitted once in its own test (so pytest-xdist spreads them), and all
-its comparisons are reported together.  The slowest swine models (8-level ar1/cs/us
-structures) run only with GLMM_SLOW_TESTS=1.  Boundary estimates
+its comparisons are reported together.  Boundary estimates
 (glmmTMB SD < 0.01, see fixtures/README.md) are checked as "near zero", and parameters
 glmmTMB sends off to infinity (SE > 100, a zero-inflation probability of 0) only by sign.  Models that glmmTMB itself flags (status
 "warning") are not oracles for their numbers: there the test asks only that glmm_lib's
@@ -25,7 +24,6 @@ from __future__ import annotations
 import functools
 import json
 import math
-import os
 import warnings
 from pathlib import Path
 
@@ -118,7 +116,7 @@ class Checks:
             self.fail(f"{what}: glmm_lib {ours:.10g} vs glmmTMB {theirs:.10g} "
                       f"(diff {ours - theirs:.3g})")
 
-    def coefficients(self, what, est, se, ref_est, ref_se):
+    def coefficients(self, what, est, se, ref_est, ref_se, compare_se=True):
         ref_est = {k: v for k, v in ref_est.items()}
         ref_se = {_strip_prefix(k): v for k, v in ref_se.items()}
         if list(est.index) != list(ref_est):
@@ -135,7 +133,8 @@ class Checks:
             if abs(est[name] - value) > EST_SE * s or not np.isfinite(est[name]):
                 self.fail(f"{what} {name}: {est[name]:.8g} vs {value:.8g} = "
                           f"{abs(est[name] - value) / s:.3g} SE (tolerance {EST_SE} SE)")
-            self.close(f"{what} SE {name}", se[name], s, rel_tol=SE_REL)
+            if compare_se:
+                self.close(f"{what} SE {name}", se[name], s, rel_tol=SE_REL)
 
     def done(self):
         if self.problems:
@@ -253,11 +252,6 @@ def test_fixtures_present():
     assert {"gaussian", "poisson", "binomial", "nbinom1", "nbinom2"} <= families
 
 
-# Fits that take 5-110 s with glmm_lib today (swine us: 8x8 unstructured per pig):
-# run with GLMM_SLOW_TESTS=1 (the whole file then takes about 2 minutes on 2 cores).
-SLOW = {"swine_us", "swine_us_reltol", "swine_cs", "swine_ar1", "swine_ar1_reltol",
-        "swine_ar1_nugget"}
-RUN_SLOW = bool(os.environ.get("GLMM_SLOW_TESTS"))
 BOUNDARY_SD = 0.01          # glmmTMB SDs below this are at the boundary (README: swine_cs/us)
 UNIDENTIFIED_SE = 100.0     # glmmTMB SEs above this belong to parameters off to infinity
 
@@ -267,13 +261,7 @@ def boundary_terms(entry):
             for t, sd in zip(r["terms"], r["sd"]) if sd < BOUNDARY_SD]
 
 
-def _slow(keys):
-    return [pytest.param(k, marks=pytest.mark.skipif(not RUN_SLOW, reason="slow fit: set "
-                                                     "GLMM_SLOW_TESTS=1"))
-            if k in SLOW else k for k in keys]
-
-
-@pytest.mark.parametrize("key", _slow(OK))
+@pytest.mark.parametrize("key", OK)
 def test_matches_glmmtmb(key):
     entry = MODELS[key]
     fit, caught = fit_fixture(key)
@@ -281,6 +269,15 @@ def test_matches_glmmtmb(key):
     boundary = boundary_terms(entry)
     # at a boundary SD glmm_lib may say so (singular fit); glmmTMB prints nothing
     tolerated = ("singular fit", "near-singular Hessian") if boundary else ()
+    # a zero-inflation or dispersion coefficient glmmTMB sends towards infinity (SE > 100)
+    # leaves the Hessian singular: glmm_lib must say so, and the SEs of the other
+    # coefficients depend on where each optimizer stopped along the flat direction
+    unidentified = any(v > UNIDENTIFIED_SE for key_ in ("se_zi", "se_disp")
+                       for v in (entry.get(key_) or {}).values())
+    if unidentified:
+        tolerated += ("near-singular Hessian", "non-positive-definite Hessian")
+        if fit.converged:
+            check.fail("glmm_lib did not flag the unidentified parameter")
     problems = [p for p in fit.convergence_problems if not p.startswith(tolerated)]
     if problems:
         check.fail(f"glmm_lib did not converge: {problems}")
@@ -296,12 +293,14 @@ def test_matches_glmmtmb(key):
     check.close("AIC", fit.aic, entry["AIC"], abs_tol=IC_ABS)
     check.close("BIC", fit.bic, entry["BIC"], abs_tol=IC_ABS)
     check.close("deviance (-2 logLik)", fit.deviance, entry["deviance"], abs_tol=IC_ABS)
-    check.coefficients("coef", fit.params, fit.bse, entry["coef"], entry["se"])
+    check.coefficients("coef", fit.params, fit.bse, entry["coef"], entry["se"],
+                       compare_se=not unidentified)
     if _given(entry.get("coef_zi")):
-        check.coefficients("zi coef", fit.params_zi, fit.bse_zi, entry["coef_zi"], entry["se_zi"])
+        check.coefficients("zi coef", fit.params_zi, fit.bse_zi, entry["coef_zi"], entry["se_zi"],
+                           compare_se=not unidentified)
     if _given(entry.get("coef_disp")):
         check.coefficients("disp coef", fit.params_disp, fit.bse_disp, entry["coef_disp"],
-                           entry["se_disp"])
+                           entry["se_disp"], compare_se=not unidentified)
     if entry.get("sigma") is not None:
         check.close("sigma()", fit.sigma, entry["sigma"], rel_tol=SIGMA_REL)
     compare_varcorr(check, fit, entry)
@@ -309,7 +308,7 @@ def test_matches_glmmtmb(key):
     check.done()
 
 
-@pytest.mark.parametrize("key", _slow(FLAGGED))
+@pytest.mark.parametrize("key", FLAGGED)
 def test_at_least_glmmtmb_maximum_where_glmmtmb_warns(key):
     """glmmTMB flags these fits (false or singular convergence, failed start): its numbers
     are not targets, but glmm_lib must reach at least its maximum of the likelihood."""
