@@ -23,6 +23,13 @@ class _Bucket:
         self.global_cols = global_cols    # (count, m) global column of each local slot
         self.rows = rows                  # observation rows whose coefficients live here
         self.flat_rows = flat_rows        # (len(rows), K) flat index comp*m + local
+        m = size
+        self.comp = flat_rows // m        # the component of each row (constant along K)
+        self.local = flat_rows % m
+        # where each row's K x K outer product lands in the stacked (count, m, m) blocks:
+        # fixed by the design, so computed once rather than at every assembly
+        self.outer_index = ((self.comp[:, :, None] * m + self.local[:, :, None]) * m
+                            + self.local[:, None, :]).ravel() if m > 1 else None
 
 
 class BlockStructure:
@@ -76,11 +83,8 @@ class BlockStructure:
                 out.append(h.reshape(count, 1, 1))
                 continue
             a = A[b.rows]
-            comp = b.flat_rows // m
-            loc = b.flat_rows % m
-            idx = (comp[:, :, None] * m + loc[:, :, None]) * m + loc[:, None, :]
             vals = w[b.rows, None, None] * a[:, :, None] * a[:, None, :]
-            h = np.bincount(idx.ravel(), weights=vals.ravel(), minlength=count * m * m)
+            h = np.bincount(b.outer_index, weights=vals.ravel(), minlength=count * m * m)
             h = h.reshape(count, m, m)
             h[:, np.arange(m), np.arange(m)] += 1.0
             out.append(h)
@@ -135,10 +139,7 @@ class BlockStructure:
         """For each row i, the K x K block of H^-1 at its own coefficients: (n, K, K)."""
         out = np.empty((self.n, self.K, self.K))
         for b, hinv in zip(self.buckets, inverse):
-            m = b.size
-            comp = b.flat_rows // m
-            loc = b.flat_rows % m
-            out[b.rows] = hinv[comp[:, :, None], loc[:, :, None], loc[:, None, :]]
+            out[b.rows] = hinv[b.comp[:, :, None], b.local[:, :, None], b.local[:, None, :]]
         return out
 
     def unit_variances(self, inverse):
