@@ -233,6 +233,17 @@ def _check_counts(y, index, column, family):
             f"(values: {', '.join(map(str, np.asarray(y)[bad][:5]))})")
 
 
+class CountFamily(Family):
+    """Families of whole counts: the response check and the -log(y!) normalizer."""
+    integer_response = True
+
+    def check_response(self, y, trials, index, column):
+        _check_counts(y, index, column, self.name)
+
+    def normalizer(self, y, trials):
+        return -special.gammaln(y + 1)
+
+
 class Gaussian(Family):
     """Normal with variance sigma^2; the auxiliary parameter is log(sigma^2), the scale on
     which glmmTMB reports a gaussian dispersion model."""
@@ -272,17 +283,10 @@ class Gaussian(Family):
         return {"log_sigma2": float(np.log(max(np.var(y - mu), 1e-12)))}
 
 
-class Poisson(Family):
+class Poisson(CountFamily):
     name = "poisson"
     links = ("log", "identity")
     default_link = "log"
-    integer_response = True
-
-    def check_response(self, y, trials, index, column):
-        _check_counts(y, index, column, self.name)
-
-    def normalizer(self, y, trials):
-        return -special.gammaln(y + 1)
 
     def kernel(self, y, mu, aux, trials):
         return special.xlogy(y, mu) - mu
@@ -366,19 +370,12 @@ class Binomial(Family):
         return rng.binomial(trials.astype(np.int64), mu).astype(float)
 
 
-class NegativeBinomial2(Family):
+class NegativeBinomial2(CountFamily):
     """NB2: Var(y) = mu + mu^2/theta; glmmTMB's sigma() is theta."""
     name = "nbinom2"
     links = ("log",)
     default_link = "log"
-    integer_response = True
     aux_parameters = (AuxParameter("log_theta"),)
-
-    def check_response(self, y, trials, index, column):
-        _check_counts(y, index, column, self.name)
-
-    def normalizer(self, y, trials):
-        return -special.gammaln(y + 1)
 
     def kernel(self, y, mu, aux, trials):
         th = np.exp(aux["log_theta"])
@@ -411,19 +408,12 @@ class NegativeBinomial2(Family):
         return float(np.exp(aux_values["log_theta"]))
 
 
-class NegativeBinomial1(Family):
+class NegativeBinomial1(CountFamily):
     """NB1: Var(y) = mu (1 + phi), size mu/phi; glmmTMB's sigma() is phi."""
     name = "nbinom1"
     links = ("log",)
     default_link = "log"
-    integer_response = True
     aux_parameters = (AuxParameter("log_phi"),)
-
-    def check_response(self, y, trials, index, column):
-        _check_counts(y, index, column, self.name)
-
-    def normalizer(self, y, trials):
-        return -special.gammaln(y + 1)
 
     def __init__(self, link=None):
         super().__init__(link)

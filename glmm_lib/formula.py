@@ -50,19 +50,24 @@ class ParsedFormula:
         return [p.strip() for p in parts]
 
 
-def split_top_level(text, separator):
-    """Split on ``separator`` where it is outside parentheses and backticks."""
-    parts, depth, start, quoted = [], 0, 0, False
+def _unquoted(text):
+    """(position, character, parenthesis depth after it) for characters outside backticks."""
+    depth, quoted = 0, False
     for i, ch in enumerate(text):
         if ch == "`":
             quoted = not quoted
-        elif quoted:
             continue
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif ch == separator and depth == 0:
+        if quoted:
+            continue
+        depth += (ch == "(") - (ch == ")")
+        yield i, ch, depth
+
+
+def split_top_level(text, separator):
+    """Split on ``separator`` where it is outside parentheses and backticks."""
+    parts, start = [], 0
+    for i, ch, depth in _unquoted(text):
+        if ch == separator and depth == 0:
             parts.append(text[start:i])
             start = i + 1
     parts.append(text[start:])
@@ -70,19 +75,11 @@ def split_top_level(text, separator):
 
 
 def _check_balanced(text, formula):
-    depth, quoted = 0, False
-    for i, ch in enumerate(text):
-        if ch == "`":
-            quoted = not quoted
-        elif quoted:
-            continue
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-            if depth < 0:
-                raise GLMMInputError(_pointer(formula, i, "unmatched ')'"))
-    if quoted:
+    depth = 0
+    for i, ch, depth in _unquoted(text):
+        if depth < 0:
+            raise GLMMInputError(_pointer(formula, i, "unmatched ')'"))
+    if text.count("`") % 2:
         raise GLMMInputError(_pointer(formula, formula.rfind("`"), "unclosed backtick"))
     if depth:
         raise GLMMInputError(_pointer(formula, formula.rfind("("), "unclosed '('"))
