@@ -22,8 +22,12 @@ REPLICATES = 8
 def _fit(seed):
     data = simulate_swine(n_rooms=6, seed=seed, decimals=6, **TRUTH)
     with warnings.catch_warnings():
+        # with 6 rooms the pen SD is sometimes estimated at 0 (a singular fit, reported as
+        # such); the replicate still counts, as it would in any simulation study
         warnings.simplefilter("ignore", gl.SingularFitWarning)
+        warnings.simplefilter("ignore", gl.ConvergenceWarning)
         fit = gl.glmm(FORMULA, data, family="gaussian", dispformula="~0")
+    assert fit.converged or all(p.startswith("singular fit") for p in fit.convergence_problems)
     vc = fit.varcorr
     sd = {g: vc.loc[vc.group == g, "sd"].iloc[0] for g in ("room", "room:pen")}
     pig = vc[vc.group == "pig"]
