@@ -149,9 +149,6 @@ class BlockStructure:
             out[b.global_cols] = np.diagonal(hinv, axis1=1, axis2=2)
         return out
 
-    def full_blocks(self, inverse):
-        """H^-1 blocks with their global columns, to read covariances within a level."""
-        return [(b.global_cols, hinv) for b, hinv in zip(self.buckets, inverse)]
 
     def entries(self, inverse, first, second):
         """(H^-1)[first, second] for global columns in the same block (arrays)."""

@@ -245,7 +245,3 @@ class LaplaceObjective:
             la, ga, wa = d.aux[name]
             out[lay.aux(name)] = design.T @ (la - 0.5 * lev * wa - 0.5 * Ar * ga)
         return out
-
-    def conditional_variances(self, state: ModeState):
-        """H^-1 blocks at the mode (the conditional covariance of b)."""
-        return self.blocks.inverse(state.chol)

@@ -69,8 +69,6 @@ class GLMMResults:
     def tvalues(self) -> pd.Series:
         return (self.params / self.bse).rename("z value")
 
-    zvalues = tvalues
-
     @property
     def pvalues(self) -> pd.Series:
         return pd.Series(2 * stats.norm.sf(np.abs(self.tvalues)), index=self.params.index,
