@@ -24,7 +24,7 @@ from pathlib import Path
 
 from .project import REPO_ROOT
 
-#: The MathJax the course vendors (npm mathjax@3.2.2, see book/_assets/mathjax/README.md).
+#: The MathJax the course vendors (npm package mathjax, version 3.2.2; see book/_assets/mathjax/README.md).
 MATHJAX_DIR = REPO_ROOT / "book" / "_assets" / "mathjax"
 HIDE_TAGS = {"remove-cell", "remove-input", "hide-input", "parameters", "injected-parameters"}
 REMOVE_CELL_TAGS = {"remove-cell", "parameters", "injected-parameters"}
