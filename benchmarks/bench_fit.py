@@ -757,7 +757,10 @@ def section_text(rows, meta, tgts):
              f"which print but do not rewrite this file unless `--write`).", "",
              f"- Machine: {m['cores']} cores, {m['memory']}, {m['os']}; Python {m['python']}, numpy {m['numpy']}, "
              f"pandas {m['pandas']}.",
-             f"- glmm_lib: commit {meta['git']}.",
+             f"- glmm_lib: commit {meta['git']}"
+             + (f" at the start, {meta['git_end']} at the end: glmm_lib changed while the benchmark ran (each "
+                "model's worker imports it afresh, so later rows measure newer code)" if meta.get("git_end")
+                and meta["git_end"] != meta["git"] else "") + ".",
              f"- glmmTMB: {meta['r_versions'].get('glmmTMB', '—')} (TMB {meta['r_versions'].get('TMB', '—')}, "
              f"{meta['r_versions'].get('R', 'R not run')})" + ("" if meta["use_r"] else
                                                                "; R not run: glmmTMB times marked † are the fixture's recorded `time_sec`") + ".",
@@ -765,7 +768,8 @@ def section_text(rows, meta, tgts):
              + (f"num_parallel_threads={meta['gpboost_threads']}" if meta["gpboost_threads"] else "its default threads")
              + ". glmm_lib runs its fits with BLAS on one thread and glmmTMB uses R's reference BLAS, so all three "
              "run on one core; with gpboost's default of 2 OpenMP threads on this shared machine its threads "
-             "spin-wait and a fit took about 10x longer (Poisson 10^5: 11-30 s against 1.8-2.0 s on one thread).",
+             "spin-wait and a fit took about 10x longer (Poisson 10^5 at load ~18: 11-30 s against 1.8-2.0 s on "
+             "one thread; gpboost's OMP_WAIT_POLICY=PASSIVE gave 1.3-2.5 s).",
              f"- Load: **the machine was shared with other busy sessions during the run**; 1-minute load average "
              f"{load['min']:.1f}–{load['max']:.1f} on {m['cores']} cores (sampled before each model); busy processes "
              f"at the start: {', '.join(meta['busy_start']) or 'none'}. Times are therefore noisy and on the slow side.",
@@ -973,6 +977,7 @@ def main(argv=None):
     loads.append(os.getloadavg()[0])
     meta["load"] = {"min": min(loads), "max": max(loads)}
     meta["busy_end"] = busy_processes()
+    meta["git_end"] = git_state()
     if not meta["r_versions"] and FIXTURES.exists():
         v = json.loads(FIXTURES.read_text()).get("meta", {}).get("versions", {})
         meta["r_versions"] = {k: v[k] for k in ("R", "glmmTMB", "TMB") if k in v}
