@@ -126,7 +126,7 @@ class Family:
         l1, l2, l3 = self.mu_derivatives(y, mu, aux, trials, third=need_aux)
         g = l1 * m1
         w = -(l2 * m1 * m1 + l1 * m2)
-        w3 = -(l3 * m1**3 + 3 * l2 * m1 * m2 + l1 * m3) if need_aux else None
+        w3 = -(l3 * m1 * m1 * m1 + 3 * l2 * m1 * m2 + l1 * m3) if need_aux else None
         aux_d = {}
         if need_aux:
             for name, (la, lam, lamm) in self.aux_derivatives(y, mu, aux, trials).items():
@@ -175,46 +175,63 @@ class AscendingSums:
 
     For y up to ``cap`` they are the finite sums over j < y of log(s+j), 1/(s+j),
     -1/(s+j)^2 and 2/(s+j)^3: rows sorted by y once, so step j works on a prefix and
-    the cost is the total count, not n times a special function.  Larger counts use
-    the special functions."""
+    the cost is the total count, not n times a special function.  The logs are taken
+    of products of ``LOG_EVERY`` factors (a log costs ten divisions), and the steps
+    write into buffers kept between calls (``a[:k] += b`` would copy the prefix back
+    onto itself).  Larger counts use the special functions."""
+
+    LOG_EVERY = 16      # (s + 64)^16 stays finite for s below 1e19
 
     def __init__(self, y, cap=64):
         self.y = y
         counts = np.rint(y).astype(np.int64)
         small = counts <= cap
         self.large = np.flatnonzero(~small)
-        rows = np.flatnonzero(small)
+        rows = np.flatnonzero(small & (counts > 0))
         self.order = rows[np.argsort(-counts[rows], kind="stable")]
-        sorted_counts = counts[self.order]
-        top = int(sorted_counts[0]) if sorted_counts.size else 0
+        descending = counts[self.order]
+        top = int(descending[0]) if descending.size else 0
         # active[j] = number of sorted rows with y > j
-        self.active = [int(np.sum(sorted_counts > j)) for j in range(top)]
+        self.active = np.searchsorted(-descending, -np.arange(top), side="left").tolist()
+        self._work = np.empty((7, self.order.size))
 
-    def __call__(self, s, third=True):
-        n = s.shape[0]
-        lg, d0, d1 = np.zeros(n), np.zeros(n), np.zeros(n)
-        d2 = np.zeros(n) if third else None
-        ss = s[self.order]
-        acc = [np.zeros(ss.size) for _ in range(4 if third else 3)]
-        for j, k in enumerate(self.active):
-            t = ss[:k] + j
-            inv = 1.0 / t
-            acc[0][:k] += np.log(t)
-            acc[1][:k] += inv
-            acc[2][:k] -= inv * inv
-            if third:
-                acc[3][:k] += 2 * inv * inv * inv
-        lg[self.order], d0[self.order], d1[self.order] = acc[0], acc[1], acc[2]
-        if third:
-            d2[self.order] = acc[3]
+    def __call__(self, s):
+        """(log Gamma(y+s) - log Gamma(s), and the psi, psi', psi'' differences)."""
+        t, inv, product, logs, d0, d1, d2 = self._work
+        np.take(s, self.order, out=t)
+        product.fill(1.0)
+        self._work[3:].fill(0.0)
+        last = len(self.active) - 1
+        with np.errstate(over="ignore"):
+            for j, k in enumerate(self.active):
+                tk, ik, pk = t[:k], inv[:k], product[:k]
+                np.multiply(pk, tk, out=pk)
+                np.divide(1.0, tk, out=ik)
+                np.add(d0[:k], ik, out=d0[:k])
+                np.multiply(ik, ik, out=ik)
+                np.subtract(d1[:k], ik, out=d1[:k])
+                np.divide(ik, tk, out=ik)
+                np.add(d2[:k], ik, out=d2[:k])
+                np.add(tk, 1.0, out=tk)
+                if (j + 1) % self.LOG_EVERY == 0 and j < last:
+                    np.add(logs[:k], np.log(pk), out=logs[:k])
+                    pk.fill(1.0)
+        np.add(logs, np.log(product), out=logs)
+        lg, psi0, psi1, psi2 = out = np.zeros((4, s.shape[0]))
+        for full, part in zip(out, self._work[3:]):
+            full[self.order] = part
+        psi2 *= 2.0
+        overflow = self.order[np.isposinf(logs)]
+        if overflow.size:   # huge s: sum the logs one by one (log Gamma would cancel)
+            so, yo = s[overflow], self.y[overflow]
+            lg[overflow] = sum(np.where(j < yo, np.log(so + j), 0.0) for j in range(int(yo.max())))
         if self.large.size:
             sl, yl = s[self.large], self.y[self.large]
             lg[self.large] = special.gammaln(yl + sl) - special.gammaln(sl)
-            d0[self.large] = special.digamma(yl + sl) - special.digamma(sl)
-            d1[self.large] = _trigamma(yl + sl) - _trigamma(sl)
-            if third:
-                d2[self.large] = _tetragamma(yl + sl) - _tetragamma(sl)
-        return lg, d0, d1, d2
+            psi0[self.large] = special.digamma(yl + sl) - special.digamma(sl)
+            psi1[self.large] = _trigamma(yl + sl) - _trigamma(sl)
+            psi2[self.large] = _tetragamma(yl + sl) - _tetragamma(sl)
+        return lg, psi0, psi1, psi2
 
 
 def _statsmodels_link(name):
@@ -419,27 +436,27 @@ class NegativeBinomial1(CountFamily):
         super().__init__(link)
         self._sums = None
 
-    def _differences(self, y, s, third=True):
+    def _differences(self, y, s):
         if self._sums is None or self._sums.y is not y:
             self._sums = AscendingSums(y)
-            self._last = (None, None, None)
+            self._last = (None, None)
         # kernel, mu- and aux-derivatives ask for the same s in turn: compute once
-        last_s, last_third, last_value = self._last
-        if last_s is not None and (last_third or not third) and np.array_equal(last_s, s):
+        last_s, last_value = self._last
+        if last_s is not None and np.array_equal(last_s, s):
             return last_value
-        value = self._sums(s, third)
-        self._last = (s, third, value)
+        value = self._sums(s)
+        self._last = (s, value)
         return value
 
     def kernel(self, y, mu, aux, trials):
         phi = np.exp(aux["log_phi"])
         s = mu / phi
-        lg = self._differences(y, s, third=False)[0]
+        lg = self._differences(y, s)[0]
         return lg - s * np.log1p(phi) + y * (aux["log_phi"] - np.log1p(phi))
 
     def mu_derivatives(self, y, mu, aux, trials, third=True):
         phi = np.exp(aux["log_phi"])
-        _, d0, d1, d2 = self._differences(y, mu / phi, third)
+        _, d0, d1, d2 = self._differences(y, mu / phi)
         return (d0 - np.log1p(phi)) / phi, d1 / phi**2, d2 / phi**3 if third else None
 
     def aux_derivatives(self, y, mu, aux, trials):

@@ -65,6 +65,7 @@ class ModeState:
     value: float            # L(p), the Laplace log-likelihood
     inner_converged: bool
     inner_iterations: int
+    derivs: object = None   # EtaDerivatives at the mode (with w3 and aux once the gradient ran)
 
 
 class InnerModeError(ArithmeticError):
@@ -79,8 +80,13 @@ class LaplaceObjective:
         self.layout = model.layout
         self.blocks = BlockStructure(self.re.cols, self.re.q) if self.re.q else None
         self._b_cache = np.zeros(self.re.q)
+        self._last_state = None     # the previous mode, the base of the next starting point
         self._cols0 = np.ascontiguousarray(self.re.cols[:, 0]) if self.re.K else None
         self.n_evaluations = 0
+        # an auxiliary parameter whose linear predictor is an intercept (or fixed) is one
+        # number for every row: kept as a scalar, the families skip per-row exp and log
+        self._constant_aux = {name for name, d in model.aux_designs.items()
+                              if d.shape[1] == 0 or (d.shape[1] == 1 and np.all(d == 1.0))}
         # the parameter-free part of the log density, summed once
         self.constant = float(np.sum(model.weights * self.family.normalizer(model.y, model.trials)))
 
@@ -93,10 +99,18 @@ class LaplaceObjective:
         return full_start
 
     # ---- pieces ------------------------------------------------------------
-    def aux_values(self, params):
+    def aux_values(self, params, per_row=False):
+        """Each auxiliary linear predictor: a scalar where it is constant, unless ``per_row``."""
         m = self.model
-        return {name: m.aux_designs[name] @ params[self.layout.aux(name)] + m.aux_offsets[name]
-                for name in m.aux_designs}
+        out = {}
+        for name, design in m.aux_designs.items():
+            coefs = params[self.layout.aux(name)]
+            if name in self._constant_aux:
+                value = np.float64(np.sum(coefs) + m.aux_offsets[name])
+                out[name] = np.full(m.nobs, value) if per_row else value
+            else:
+                out[name] = design @ coefs + m.aux_offsets[name]
+        return out
 
     def _derivs(self, eta, aux, need_all):
         m = self.model
@@ -139,10 +153,20 @@ class LaplaceObjective:
             return ModeState(params, np.zeros(0), fixed_eta, aux, np.zeros((m.nobs, 0)), [],
                              value, True, 0)
         A = self.re.values(theta)
-        b = (self._b_cache if b_start is None else b_start).copy()
+        if b_start is not None:
+            b = b_start.copy()
+        elif self._last_state is not None:
+            b = self._predicted_mode(params)
+        else:
+            b = self._b_cache.copy()
         eta = fixed_eta + self._Ab(A, b)
         d = self._derivs(eta, aux, need_all=False)
         objective = np.sum(d.loglik) - 0.5 * b @ b
+        if not np.isfinite(objective) and b_start is None:   # try the last mode itself
+            b = self._b_cache.copy()
+            eta = fixed_eta + self._Ab(A, b)
+            d = self._derivs(eta, aux, need_all=False)
+            objective = np.sum(d.loglik) - 0.5 * b @ b
         if not np.isfinite(objective):  # the previous mode is no start here: begin at zero
             b = np.zeros(self.re.q)
             eta = fixed_eta.copy()
@@ -166,10 +190,12 @@ class LaplaceObjective:
                 converged = True
                 break
             scale = 1.0
+            # a full step this small is the last one: take the gradient's derivatives with it
+            last_step = np.max(np.abs(step)) < 1e-5
             while True:
                 b_new = b + scale * step
                 eta_new = fixed_eta + self._Ab(A, b_new)
-                d_new = self._derivs(eta_new, aux, need_all=False)
+                d_new = self._derivs(eta_new, aux, need_all=last_step and scale == 1.0)
                 objective_new = np.sum(d_new.loglik) - 0.5 * b_new @ b_new
                 if np.isfinite(objective_new) and objective_new >= objective - 1e-12 * abs(objective):
                     break
@@ -193,11 +219,42 @@ class LaplaceObjective:
             raise InnerModeError("the Hessian of the joint density is not positive definite at "
                                  "the mode of the random effects")
         value = float(objective - 0.5 * self.blocks.logdet(chol)) + self.constant
-        return ModeState(params, b, eta, aux, A, chol, value, converged, iteration)
+        state = ModeState(params, b, eta, aux, A, chol, value, converged, iteration, d)
+        self._last_state = state
+        return state
+
+    def _predicted_mode(self, params):
+        """The mode at ``params`` to first order from the last one.
+
+        Differentiating the mode condition A'g - b = 0 (implicit-function theorem):
+        H db = A'(g_a dgamma - W deta) + dA'g, with deta = X dbeta + dA b and dA =
+        sum_k D_k dtheta_k, all at the last mode.  From there the Newton iterations
+        usually need one step instead of three."""
+        last, lay, m = self._last_state, self.layout, self.model
+        d = last.derivs
+        dp = params - last.params
+        deta = m.X @ dp[lay.beta]
+        rhs = np.zeros(self.re.q)
+        dtheta = dp[lay.theta]
+        if np.any(dtheta):
+            cols = self.re.cols
+            for k, (rs, dvals) in enumerate(self.re.value_derivatives(last.params[lay.theta])):
+                if dtheta[k]:
+                    deta += dtheta[k] * np.einsum("ik,ik->i", dvals, last.b[cols[:, rs]])
+                    rhs += dtheta[k] * np.bincount(cols[:, rs].ravel(),
+                                                   weights=(dvals * d.g[:, None]).ravel(),
+                                                   minlength=self.re.q)
+        v = -d.w * deta
+        for name, (_, g_a, _) in d.aux.items():
+            v += g_a * (m.aux_designs[name] @ dp[lay.aux(name)])
+        predicted = last.b + self.blocks.solve(last.chol, rhs + self._At(last.A, v))
+        return predicted if np.all(np.isfinite(predicted)) else last.b.copy()
 
     def final_state(self, params) -> ModeState:
-        """The state at the optimum handed to the results (the same as ``mode`` here)."""
-        return self.mode(params)
+        """The state at the optimum handed to the results, auxiliary values per row."""
+        state = self.mode(params)
+        state.aux = self.aux_values(params, per_row=True)
+        return state
 
     # ---- objective and gradient --------------------------------------------
     def value(self, params):
@@ -215,7 +272,9 @@ class LaplaceObjective:
         where l_a, g_a, w_a are the derivatives of log f, g and w in aux parameter a.
         """
         m, lay = self.model, self.layout
-        d = self._derivs(state.eta, state.aux, need_all=True)
+        d = state.derivs
+        if d is None or d.w3 is None:
+            d = state.derivs = self._derivs(state.eta, state.aux, need_all=True)
         out = np.zeros(lay.size)
         if self.re.q == 0:
             out[lay.beta] = m.X.T @ d.g

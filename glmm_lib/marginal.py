@@ -60,7 +60,7 @@ class GaussianMarginalObjective(LaplaceObjective):
         beta = params[self.layout.beta]
         theta = params[self.layout.theta]
         aux = self.aux_values(params)
-        sigma2 = np.exp(aux["log_sigma2"])
+        sigma2 = np.broadcast_to(np.exp(aux["log_sigma2"]), m.nobs)
         A = self.re.values(theta)
         r = m.y - m.X @ beta - m.offset
         value = -0.5 * m.nobs * np.log(2 * np.pi)
@@ -102,6 +102,7 @@ class GaussianMarginalObjective(LaplaceObjective):
 
     def final_state(self, params) -> ModeState:
         state = self.mode(params)
+        state.aux = self.aux_values(params, per_row=True)
         w = 1.0 / np.exp(state.aux["log_sigma2"])
         state.chol = self.blocks.cholesky(self.blocks.assemble(state.A, w))
         return state

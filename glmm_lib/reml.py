@@ -78,7 +78,8 @@ class REMLObjective(LaplaceObjective):
         value = (np.sum(d.loglik) + self.constant - 0.5 * b @ b - 0.5 * logdet_h
                  - np.sum(np.log(np.diag(s_chol))) + 0.5 * p * np.log(2 * np.pi))
         beta_cov = np.linalg.inv(S)
-        return REMLState(params, b, eta, aux, A, chol, float(value), True, 1, beta, beta_cov)
+        return REMLState(params, b, eta, aux, A, chol, float(value), True, 1,
+                         beta=beta, beta_cov=beta_cov)
 
     def gradient(self, state, step=1e-6):
         params = state.params
