@@ -193,12 +193,17 @@ class AscendingSums:
         top = int(descending[0]) if descending.size else 0
         # active[j] = number of sorted rows with y > j
         self.active = np.searchsorted(-descending, -np.arange(top), side="left").tolist()
-        self._work = np.empty((7, self.order.size))
+        # buffers in sorted order plus one slot that stays 0 for the rows with y = 0 (and
+        # counts above the cap): the results come back to row order by one gather
+        m = self.order.size
+        self._work = np.empty((7, m + 1))
+        self._slot = np.full(y.shape[0], m)
+        self._slot[self.order] = np.arange(m)
 
     def __call__(self, s):
         """(log Gamma(y+s) - log Gamma(s), and the psi, psi', psi'' differences)."""
         t, inv, product, logs, d0, d1, d2 = self._work
-        np.take(s, self.order, out=t)
+        np.take(s, self.order, out=t[:-1])
         product.fill(1.0)
         self._work[3:].fill(0.0)
         last = len(self.active) - 1
@@ -217,11 +222,9 @@ class AscendingSums:
                     np.add(logs[:k], np.log(pk), out=logs[:k])
                     pk.fill(1.0)
         np.add(logs, np.log(product), out=logs)
-        lg, psi0, psi1, psi2 = out = np.zeros((4, s.shape[0]))
-        for full, part in zip(out, self._work[3:]):
-            full[self.order] = part
+        lg, psi0, psi1, psi2 = np.take(self._work[3:], self._slot, axis=1)
         psi2 *= 2.0
-        overflow = self.order[np.isposinf(logs)]
+        overflow = self.order[np.isposinf(logs[:-1])]
         if overflow.size:   # huge s: sum the logs one by one (log Gamma would cancel)
             so, yo = s[overflow], self.y[overflow]
             lg[overflow] = sum(np.where(j < yo, np.log(so + j), 0.0) for j in range(int(yo.max())))

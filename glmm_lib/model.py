@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from .errors import GLMMInputError
 from .families import Family, ZeroInflated, get_family
@@ -17,6 +17,18 @@ from .formula import ParsedFormula, parse_formula
 from .frame import ModelFrame, build_model_frame
 from .laplace import LaplaceObjective, ParameterLayout
 from .random_terms import RandomEffects, build_term
+
+
+_threadpools = None
+
+
+def _one_blas_thread():
+    """A context limiting BLAS to one thread.  The controller is made once: finding the
+    loaded libraries reads /proc and took longer than fitting a small model."""
+    global _threadpools
+    if _threadpools is None:
+        _threadpools = ThreadpoolController()
+    return _threadpools.limit(limits=1, user_api="blas")
 
 
 class GLMMModel:
@@ -141,7 +153,7 @@ class GLMMModel:
         objective = self.objective()
         # The blocks of H are small; BLAS threads only contend for the cores there
         # (measured: a batched 101x101 solve 100x slower with OpenBLAS threads on a busy machine).
-        with threadpool_limits(limits=1, user_api="blas"):
+        with _one_blas_thread():
             record, state, hessian = optimize(self, objective, start=start, **optimizer_options)
         return GLMMResults(self, objective, state, record, hessian)
 
