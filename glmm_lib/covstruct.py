@@ -93,6 +93,31 @@ class Unstructured(CovStructure):
         norms = np.sqrt(np.sum(unit * unit, axis=1))
         return sd[:, None] * (unit / norms[:, None])
 
+    def jacobian(self, theta):
+        """d Lambda / d theta_k in closed form (the complex step costs one factor per
+        parameter, and an 8 x 8 us term has 36).  Each parameter moves one row of
+        Lambda: log sd_i scales row i; the lower-triangular entry u_ij moves row i
+        through its normalization, d(u/|u|)/du_j = e_j/|u| - u u_j/|u|^3."""
+        theta = np.asarray(theta, float)
+        s = self.size
+        sd = np.exp(theta[:s])
+        unit = np.eye(s)
+        rows, cols = np.tril_indices(s, -1)
+        unit[rows, cols] = theta[s:]
+        norms = np.sqrt(np.sum(unit * unit, axis=1))
+        lam = sd[:, None] * unit / norms[:, None]
+        out = []
+        for i in range(s):
+            d = np.zeros((s, s))
+            d[i] = lam[i]
+            out.append(d)
+        for i, j in zip(rows, cols):
+            d = np.zeros((s, s))
+            d[i] = -sd[i] * unit[i] * unit[i, j] / norms[i] ** 3
+            d[i, j] += sd[i] / norms[i]
+            out.append(d)
+        return out
+
     def parameter_names(self, term_names):
         names = [f"log_sd({t})" for t in term_names]
         rows, cols = np.tril_indices(self.size, -1)

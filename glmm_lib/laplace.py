@@ -117,7 +117,8 @@ class LaplaceObjective:
         d = self.family.eta_derivatives(m.y, eta, aux, m.trials, need_aux=need_all)
         if m.weighted:
             wt = m.weights
-            d.loglik, d.g, d.w, d.w3 = d.loglik * wt, d.g * wt, d.w * wt, d.w3 * wt
+            d.loglik, d.g, d.w = d.loglik * wt, d.g * wt, d.w * wt
+            d.w3 = None if d.w3 is None else d.w3 * wt
             d.aux = {k: tuple(x * wt for x in v) for k, v in d.aux.items()}
         return d
 
@@ -236,13 +237,9 @@ class LaplaceObjective:
         rhs = np.zeros(self.re.q)
         dtheta = dp[lay.theta]
         if np.any(dtheta):
-            cols = self.re.cols
-            for k, (rs, dvals) in enumerate(self.re.value_derivatives(last.params[lay.theta])):
-                if dtheta[k]:
-                    deta += dtheta[k] * np.einsum("ik,ik->i", dvals, last.b[cols[:, rs]])
-                    rhs += dtheta[k] * np.bincount(cols[:, rs].ravel(),
-                                                   weights=(dvals * d.g[:, None]).ravel(),
-                                                   minlength=self.re.q)
+            dA = self.re.values_change(last.params[lay.theta], dtheta)
+            deta += self._Ab(dA, last.b)
+            rhs += self._At(dA, d.g)
         v = -d.w * deta
         for name, (_, g_a, _) in d.aux.items():
             v += g_a * (m.aux_designs[name] @ dp[lay.aux(name)])
@@ -292,14 +289,11 @@ class LaplaceObjective:
         lev = np.einsum("ik,ik->i", A, Ma)
         r = self.blocks.solve(state.chol, self._At(A, lev * d.w3))
         Ar = self._Ab(A, r)
-        out[lay.beta] = m.X.T @ (d.g - 0.5 * lev * d.w3 + 0.5 * d.w * Ar)
-        theta = state.params[lay.theta]
-        for k, (rs, dvals) in enumerate(self.re.value_derivatives(theta)):
-            Db = np.einsum("ik,ik->i", dvals, b[cols[:, rs]])
-            Dr = np.einsum("ik,ik->i", dvals, r[cols[:, rs]])
-            trace = np.sum(d.w * np.einsum("ik,ik->i", Ma[:, rs], dvals))
-            out[lay.n_beta + k] = d.g @ Db - 0.5 * (2 * trace + (lev * d.w3) @ Db + d.g @ Dr
-                                                     - (d.w * Ar) @ Db)
+        score = d.g - 0.5 * lev * d.w3 + 0.5 * d.w * Ar
+        out[lay.beta] = m.X.T @ score
+        # every dL/dtheta_k above is sum_il (D_k)_il Q_il for this one row-wise Q
+        Q = score[:, None] * b[cols] - d.w[:, None] * Ma - 0.5 * d.g[:, None] * r[cols]
+        out[lay.theta] = self.re.theta_gradient(state.params[lay.theta], Q)
         for name, design in m.aux_designs.items():
             la, ga, wa = d.aux[name]
             out[lay.aux(name)] = design.T @ (la - 0.5 * lev * wa - 0.5 * Ar * ga)

@@ -17,6 +17,7 @@ dL/dtheta_k = (D_k' alpha)'(A' alpha) - sum((V^-1 A) * D_k).
 from __future__ import annotations
 
 import numpy as np
+from scipy.linalg import cho_solve
 
 from .errors import GLMMInputError
 from .laplace import InnerModeError, LaplaceObjective, ModeState
@@ -73,11 +74,13 @@ class GaussianMarginalObjective(LaplaceObjective):
                 chol = np.linalg.cholesky(V)
             except np.linalg.LinAlgError:
                 raise InnerModeError("the marginal covariance V is not positive definite") from None
-            alpha = np.linalg.solve(chol.T, np.linalg.solve(chol, r[rows]))
+            # V^-1 r and V^-1 A in one triangular solve pair (the gradient needs both)
+            solved = cho_solve((chol, True), np.column_stack([r[rows], Ac]))
+            alpha, vinv_a = solved[:, 0], solved[:, 1:]
             value -= np.sum(np.log(np.diag(chol))) + 0.5 * r[rows] @ alpha
             bc = Ac.T @ alpha                      # E(b | y) for spherical b
-            pieces.append((rows, local, size, Ac, chol, alpha, bc))
-        for rows, local, size, Ac, chol, alpha, bc in pieces:   # scatter E(b|y) back
+            pieces.append((rows, local, size, vinv_a, alpha, bc))
+        for rows, local, size, vinv_a, alpha, bc in pieces:   # scatter E(b|y) back
             b[self.re.cols[rows].ravel()] = bc[local.ravel()]
         eta = m.X @ beta + self._Ab(A, b) + m.offset
         state = ModeState(params, b, eta, aux, A, [], float(value), True, 1)
@@ -91,12 +94,10 @@ class GaussianMarginalObjective(LaplaceObjective):
         # dL/dtheta_k = sum_i sum_l dA_il/dtheta_k * G_il with
         # G_il = alpha_i (A'alpha)_{col il} - (V^-1 A)_{i, col il}: one row-wise array for all k
         G = np.zeros((m.nobs, self.re.K))
-        for rows, local, size, Ac, chol, alpha, bc in state.pieces:
+        for rows, local, size, vinv_a, alpha, bc in state.pieces:
             alpha_full[rows] = alpha
-            vinv_a = np.linalg.solve(chol.T, np.linalg.solve(chol, Ac))
             G[rows] = alpha[:, None] * bc[local] - vinv_a[np.arange(rows.size)[:, None], local]
-        for k, (rs, dvals) in enumerate(self.re.value_derivatives(state.params[lay.theta])):
-            out[lay.n_beta + k] = np.sum(dvals * G[:, rs])
+        out[lay.theta] = self.re.theta_gradient(state.params[lay.theta], G)
         out[lay.beta] = m.X.T @ alpha_full
         return out
 

@@ -131,10 +131,22 @@ class RandomEffects:
             out[:, rs] = t.design.X @ lam
         return out
 
-    def value_derivatives(self, theta):
-        """For each theta_k: (row slice, d A / d theta_k restricted to that slice)."""
-        out = []
+    def theta_gradient(self, theta, Q):
+        """sum_il (dA_il / dtheta_k) Q_il for every theta_k, Q row-wise (n, K).
+
+        A term's rows are X_t Lambda_t, so the sum is <dLambda_k, X_t' Q_t>: one
+        product with X_t per term, not an (n, K) array per parameter."""
+        out = np.empty(self.n_theta)
         for t, sl, rs in zip(self.terms, self.theta_slices, self.row_slices):
-            for dlam in t.structure.jacobian(theta[sl]):
-                out.append((rs, t.design.X @ dlam))
+            M = t.design.X.T @ Q[:, rs]
+            out[sl] = [np.sum(dlam * M) for dlam in t.structure.jacobian(theta[sl])]
+        return out
+
+    def values_change(self, theta, dtheta):
+        """sum_k dtheta_k dA/dtheta_k, row-wise (n, K): A's first-order change."""
+        out = np.zeros((self.nobs, self.K))
+        for t, sl, rs in zip(self.terms, self.theta_slices, self.row_slices):
+            if np.any(dtheta[sl]):
+                jac = t.structure.jacobian(theta[sl])
+                out[:, rs] = t.design.X @ sum(dk * dlam for dk, dlam in zip(dtheta[sl], jac))
         return out

@@ -8,10 +8,15 @@ S = X'WX - X'WA H^-1 A'WX, and
 
     L_REML = l(beta_hat, b_hat) - log det H / 2 - log det S / 2 + (p / 2) log(2 pi).
 
-The outer parameters are only the variance and dispersion parameters; their
-gradient is taken by central differences of L_REML (a handful of parameters,
-each evaluation a few passes over the data).  The fixed effects' covariance is
-S^-1, the REML (GLS) covariance.
+The outer parameters are only the variance and dispersion parameters.  Their
+gradient is exact: beta_hat maximizes the ML likelihood for the given variances,
+so (envelope theorem) the first two terms differentiate as the Laplace gradient
+at (beta_hat, theta), and with C = V^-1 X = W(X - A E), E = H^-1 A'WX,
+
+    d log det S / dtheta_k = -2 tr(S^-1 C' D_k E'),   D_k = dA/dtheta_k,
+    d log det S / dgamma   = -sum_i x_i (C S^-1 C')_ii / W_i   (log-variance coefficients).
+
+The fixed effects' covariance is S^-1, the REML (GLS) covariance.
 """
 from __future__ import annotations
 
@@ -56,11 +61,12 @@ class REMLObjective(LaplaceObjective):
                 raise InnerModeError("A'WA + I is not positive definite")
             AtWX = np.column_stack([self._At(A, w * X[:, j]) for j in range(p)])
             HinvAtWX = np.column_stack([self.blocks.solve(chol, AtWX[:, j]) for j in range(p)])
+            AE = np.column_stack([self._Ab(A, HinvAtWX[:, j]) for j in range(p)])
             AtWr = self._At(A, w * r)
             S = X.T @ (w[:, None] * X) - AtWX.T @ HinvAtWX
             rhs = X.T @ (w * r) - HinvAtWX.T @ AtWr
         else:
-            A, chol = np.zeros((m.nobs, 0)), []
+            A, chol, HinvAtWX, AE = np.zeros((m.nobs, 0)), [], None, np.zeros_like(X)
             S = X.T @ (w[:, None] * X)
             rhs = X.T @ (w * r)
         try:
@@ -78,16 +84,29 @@ class REMLObjective(LaplaceObjective):
         value = (np.sum(d.loglik) + self.constant - 0.5 * b @ b - 0.5 * logdet_h
                  - np.sum(np.log(np.diag(s_chol))) + 0.5 * p * np.log(2 * np.pi))
         beta_cov = np.linalg.inv(S)
-        return REMLState(params, b, eta, aux, A, chol, float(value), True, 1,
-                         beta=beta, beta_cov=beta_cov)
+        state = REMLState(params, b, eta, aux, A, chol, float(value), True, 1,
+                          beta=beta, beta_cov=beta_cov)
+        state.gls = (w, HinvAtWX, w[:, None] * (X - AE))     # W, E and C = V^-1 X
+        return state
 
-    def gradient(self, state, step=1e-6):
-        params = state.params
-        out = np.empty(params.size)
-        for k in range(params.size):
-            h = step * max(1.0, abs(params[k]))
-            up, down = params.copy(), params.copy()
-            up[k] += h
-            down[k] -= h
-            out[k] = (self.mode(up).value - self.mode(down).value) / (2 * h)
+    def gradient(self, state):
+        m, lay = self.model, self.layout
+        d = self._derivs(state.eta, state.aux, need_all=True)
+        w, E, C = state.gls
+        CS = C @ state.beta_cov                               # C S^-1
+        out = np.zeros(lay.size)
+        # the ML part at (beta_hat, theta): the Laplace gradient with w3 = 0 (gaussian)
+        lev = np.zeros(m.nobs)
+        if self.re.q:
+            A, b, cols = state.A, state.b, self.re.cols
+            Ma = np.einsum("ikl,il->ik", self.blocks.row_blocks(self.blocks.inverse(state.chol)), A)
+            lev = np.einsum("ik,ik->i", A, Ma)
+            Q = d.g[:, None] * b[cols] - d.w[:, None] * Ma
+            # minus half d log det S: + sum_il (D_k)_il (C S^-1)_i . E_c(i,l)
+            Q += np.einsum("ip,ilp->il", CS, E[cols])
+            out[lay.theta] = self.re.theta_gradient(state.params[lay.theta], Q)
+        diag_csc = np.einsum("ip,ip->i", CS, C)               # (C S^-1 C')_ii
+        for name, design in m.aux_designs.items():
+            la, _, wa = d.aux[name]
+            out[lay.aux(name)] = design.T @ (la - 0.5 * lev * wa + 0.5 * diag_csc / w)
         return out

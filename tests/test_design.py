@@ -300,3 +300,17 @@ def test_backticked_response_and_group(odd_names):
 def test_python_keyword_as_column(odd_names):
     m = GLMMModel("yield ~ `x 1` + (1|`g-1`)", odd_names)
     np.testing.assert_array_equal(m.y, odd_names["yield"])
+
+
+@pytest.mark.parametrize("size", [1, 2, 4])
+def test_unstructured_jacobian_matches_central_differences(size):
+    """The closed-form d Lambda / d theta of us() against differences of ``factor``."""
+    from glmm_lib.covstruct import Unstructured
+    structure = Unstructured(size)
+    theta = np.random.default_rng(size).normal(0.0, 0.7, structure.n_params)
+    h = 1e-6
+    for k, analytic in enumerate(structure.jacobian(theta)):
+        step = np.zeros_like(theta)
+        step[k] = h
+        numeric = (structure.factor(theta + step) - structure.factor(theta - step)) / (2 * h)
+        np.testing.assert_allclose(analytic, numeric, atol=1e-8)

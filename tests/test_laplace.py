@@ -101,6 +101,13 @@ MODELS = {
     "gaussian cs": (longitudinal, "y ~ x + cs(0 + time|id)", dict(family="gaussian")),
     "poisson zi": (grouped, "count ~ x + (1|g)", dict(family="poisson", ziformula="~x")),
     "gaussian dispformula": (grouped, "y ~ x + (1|g)", dict(family="gaussian", dispformula="~x")),
+    "gaussian weights": (grouped, "y ~ x + (1|g)", dict(family="gaussian", weights="w")),
+    "nbinom1 weights": (grouped, "nb ~ x + (1|g)", dict(family="nbinom1", weights="w")),
+    "gaussian REML (x|g)": (grouped, "y ~ x + (x|g)", dict(family="gaussian", REML=True)),
+    "gaussian REML crossed": (crossed, "y ~ x + (1|a) + (1|b)", dict(family="gaussian", REML=True)),
+    "gaussian REML weights dispformula": (grouped, "y ~ x + (1|g)",
+                                          dict(family="gaussian", REML=True, weights="w",
+                                               dispformula="~x")),
 }
 
 
@@ -131,7 +138,7 @@ def precise_value(objective, p):
 def test_gradient_matches_finite_differences(key):
     model = model_for(key)
     objective = model.objective()
-    p = perturbed_start(model)
+    p = objective.start(perturbed_start(model))
     state = objective.mode(p)
     assert state.inner_converged
     grad = objective.gradient(state)
@@ -142,7 +149,7 @@ def test_gradient_matches_finite_differences(key):
         up[k] += h
         down[k] -= h
         fd[k] = (precise_value(objective, up) - precise_value(objective, down)) / (2 * h)
-    names = model.parameter_names() if hasattr(model, "parameter_names") else range(p.size)
+    names = objective.parameter_names()
     scale = 1 + np.max(np.abs(fd))
     bad = [(n, g, f) for n, g, f in zip(names, grad, fd) if abs(g - f) > 2e-6 * scale]
     assert not bad, f"{key}: exact gradient vs finite differences (name, exact, fd): {bad}"
