@@ -12,7 +12,13 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.linalg import cho_solve
 from scipy.sparse.csgraph import connected_components
+
+# From this block size on, LAPACK's triangular solves one block at a time beat numpy's
+# batched LU solve, which factors the (already triangular) Cholesky factor again:
+# measured 0.27 ms against 1.0 ms for six 101 x 101 blocks; batched wins for many small ones.
+LARGE_BLOCK = 24
 
 
 class _Bucket:
@@ -119,6 +125,10 @@ class BlockStructure:
             if b.size == 1:
                 out[b.global_cols] = rhs / c[:, :, 0] ** 2
                 continue
+            if b.size >= LARGE_BLOCK:
+                out[b.global_cols] = [cho_solve((ck, True), rk, check_finite=False)
+                                      for ck, rk in zip(c, rhs)]
+                continue
             y = np.linalg.solve(c, rhs[:, :, None])
             x = np.linalg.solve(np.swapaxes(c, 1, 2), y)
             out[b.global_cols] = x[:, :, 0]
@@ -128,11 +138,15 @@ class BlockStructure:
     def inverse(chol):
         out = []
         for c in chol:
-            if c.shape[1] == 1:
+            m = c.shape[1]
+            if m == 1:
                 out.append(1.0 / c**2)
-                continue
-            cinv = np.linalg.inv(c)
-            out.append(np.swapaxes(cinv, 1, 2) @ cinv)
+            elif m >= LARGE_BLOCK:
+                eye = np.eye(m)
+                out.append(np.stack([cho_solve((ck, True), eye, check_finite=False) for ck in c]))
+            else:
+                cinv = np.linalg.inv(c)
+                out.append(np.swapaxes(cinv, 1, 2) @ cinv)
         return out
 
     def row_blocks(self, inverse):

@@ -100,6 +100,8 @@ class Unstructured(CovStructure):
         through its normalization, d(u/|u|)/du_j = e_j/|u| - u u_j/|u|^3."""
         theta = np.asarray(theta, float)
         s = self.size
+        if s == 1:
+            return [np.exp(theta).reshape(1, 1)]
         sd = np.exp(theta[:s])
         unit = np.eye(s)
         rows, cols = np.tril_indices(s, -1)

@@ -106,7 +106,9 @@ class GLMMModel:
 
     @property
     def weighted(self):
-        return not np.all(self.frame.weights == 1.0)
+        if not hasattr(self, "_weighted"):     # asked on every evaluation of the objective
+            self._weighted = not np.all(self.frame.weights == 1.0)
+        return self._weighted
 
     @property
     def offset(self):

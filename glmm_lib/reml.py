@@ -89,6 +89,25 @@ class REMLObjective(LaplaceObjective):
         state.gls = (w, HinvAtWX, w[:, None] * (X - AE))     # W, E and C = V^-1 X
         return state
 
+    def beta_covariance(self, state, cov_params, step=1e-5):
+        """Cov(beta_hat) as glmmTMB reports it under REML.
+
+        TMB treats beta as a random effect there, and its sdreport adds to the
+        conditional covariance S^-1 the uncertainty carried over from the variance
+        parameters (delta method): S^-1 + J Cov(theta) J', J = d beta_hat / d theta
+        (central differences of the GLS solution).  With balanced data J is ~0."""
+        params = state.params
+        jac = np.empty((state.beta.size, params.size))
+        for k in range(params.size):
+            h = step * max(1.0, abs(params[k]))
+            up, down = params.copy(), params.copy()
+            up[k] += h
+            down[k] -= h
+            jac[:, k] = (self.mode(up).beta - self.mode(down).beta) / (2 * h)
+        if not np.all(np.isfinite(cov_params)):
+            return state.beta_cov
+        return state.beta_cov + jac @ cov_params @ jac.T
+
     def gradient(self, state):
         m, lay = self.model, self.layout
         d = self._derivs(state.eta, state.aux, need_all=True)

@@ -35,7 +35,8 @@ class GLMMResults:
         lay = objective.layout
         self.layout = lay
         if getattr(state, "beta", None) is not None:      # REML: beta integrated out
-            beta, self._beta_cov = state.beta, state.beta_cov
+            beta = state.beta
+            self._beta_cov = objective.beta_covariance(state, self._cov)
         else:
             beta = record.end[lay.beta]
             self._beta_cov = self._cov[lay.beta, lay.beta]
