@@ -143,7 +143,10 @@ def newton_polish(negative, gradient_only, p, value, grad, hessian, max_steps):
     L-BFGS can stop on a flat stretch with the gradient not yet at zero (badly scaled
     problems: a residual variance fixed near zero, REML); Newton on the finite-difference
     Hessian of the exact gradient finishes the job.  Stops once the predicted gain in
-    log-likelihood (half the Newton decrement) is below 1e-10."""
+    log-likelihood (half the Newton decrement) is below 1e-10, or where the quadratic
+    model does not hold: a step that had to be shortened, or one of more than 10 units
+    (a nearly singular Hessian: a variance or correlation running to its boundary).
+    More Hessians would not bring the quadratic convergence they are paid for there."""
     for _ in range(max_steps):
         try:
             step = np.linalg.solve(hessian, grad)
@@ -152,6 +155,8 @@ def newton_polish(negative, gradient_only, p, value, grad, hessian, max_steps):
         decrement = float(grad @ step)
         if not np.isfinite(decrement) or decrement <= 0:
             break                                   # Hessian not positive definite here
+        if np.max(np.abs(step)) > 10:
+            break       # nearly singular Hessian: the step would send a parameter off to infinity
         if decrement < 2e-10 and np.max(np.abs(grad)) < 1e-3:
             break
         scale, moved = 1.0, False
@@ -162,7 +167,7 @@ def newton_polish(negative, gradient_only, p, value, grad, hessian, max_steps):
                 p, value, grad, moved = trial, trial_value, trial_grad, True
                 break
             scale /= 2
-        if not moved:
+        if not moved or scale < 1.0:
             break
         if decrement > 1e-6:     # far from the end: the Hessian is worth recomputing
             hessian = numeric_hessian(gradient_only, p, grad)
