@@ -52,6 +52,11 @@ class Family:
     integer_response = False
     has_trials = False
 
+    @property
+    def quadratic_in_eta(self) -> bool:
+        """True if log f is quadratic in eta (so one Newton step finds the inner mode)."""
+        return False
+
     def __init__(self, link: str | None = None):
         link = link or self.default_link
         if link not in self.links:
@@ -273,6 +278,10 @@ class Gaussian(Family):
     aux_parameters = (AuxParameter("log_sigma2"),)
     _glm_family_class = staticmethod(lambda: sm_families.Gaussian)
     fixed_dispersion = 0.5 * np.log(np.finfo(float).eps)   # dispformula = ~0, as glmmTMB
+
+    @property
+    def quadratic_in_eta(self):
+        return self.link.name == "identity"
 
     def normalizer(self, y, trials):
         return np.full_like(y, -0.5 * np.log(2 * np.pi), dtype=float)
