@@ -204,11 +204,28 @@ class AscendingSums:
         self._work = np.empty((7, m + 1))
         self._slot = np.full(y.shape[0], m)
         self._slot[self.order] = np.arange(m)
+        # few rows and small counts: one (rows x steps) table in a handful of numpy calls
+        # beats a Python loop over the steps
+        self._table = None
+        if top <= self.LOG_EVERY and m * top <= 50_000:
+            self._table = (np.arange(top, dtype=float), np.arange(top) < descending[:, None])
 
     def __call__(self, s):
         """(log Gamma(y+s) - log Gamma(s), and the psi, psi', psi'' differences)."""
         t, inv, product, logs, d0, d1, d2 = self._work
         np.take(s, self.order, out=t[:-1])
+        if self._table is not None:
+            steps, used = self._table
+            terms = t[:-1, None] + steps
+            inv_terms = np.where(used, 1.0 / terms, 0.0)
+            inv_squares = inv_terms * inv_terms
+            with np.errstate(over="ignore"):
+                logs[:-1] = np.log(np.prod(np.where(used, terms, 1.0), axis=1))
+            d0[:-1] = inv_terms.sum(axis=1)
+            d1[:-1] = -inv_squares.sum(axis=1)
+            d2[:-1] = (inv_squares * inv_terms).sum(axis=1)
+            self._work[3:, -1] = 0.0
+            return self._finish(s, logs)
         product.fill(1.0)
         self._work[3:].fill(0.0)
         last = len(self.active) - 1
@@ -227,6 +244,10 @@ class AscendingSums:
                     np.add(logs[:k], np.log(pk), out=logs[:k])
                     pk.fill(1.0)
         np.add(logs, np.log(product), out=logs)
+        return self._finish(s, logs)
+
+    def _finish(self, s, logs):
+        """Sums back in row order; the rows the sums cannot serve."""
         lg, psi0, psi1, psi2 = np.take(self._work[3:], self._slot, axis=1)
         psi2 *= 2.0
         overflow = self.order[np.isposinf(logs[:-1])]

@@ -317,12 +317,18 @@ def test_unknown_link_names_the_choices():
     assert "log" in str(err.value)
 
 
-def test_ascending_sums_match_the_special_functions():
-    """The NB1 finite sums against scipy: small and large counts, s from tiny to large."""
+@pytest.mark.parametrize("top", [16, 40])
+def test_ascending_sums_match_the_special_functions(top):
+    """The NB1 finite sums against scipy, s from tiny to large: counts up to 16 (the
+    one-table path), and larger counts (the step loop, and the special functions
+    beyond the cap of 64)."""
     rng = np.random.default_rng(7)
-    y = np.concatenate([rng.integers(0, 40, 500), [0, 1, 16, 17, 33, 64, 65, 300]]).astype(float)
+    extra = [0, 1, 16] if top == 16 else [0, 1, 16, 17, 33, 64, 65, 300]
+    y = np.concatenate([rng.integers(0, top, 500), extra]).astype(float)
     s = np.exp(rng.uniform(np.log(1e-6), np.log(1e4), y.size))
-    lg, psi0, psi1, psi2 = fam.AscendingSums(y)(s)
+    sums = fam.AscendingSums(y)
+    assert (sums._table is not None) == (top == 16)
+    lg, psi0, psi1, psi2 = sums(s)
     np.testing.assert_allclose(lg, special.gammaln(y + s) - special.gammaln(s), rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(psi0, special.digamma(y + s) - special.digamma(s), rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(psi1, special.polygamma(1, y + s) - special.polygamma(1, s),
@@ -334,8 +340,8 @@ def test_ascending_sums_match_the_special_functions():
 def test_ascending_sums_survive_products_that_overflow():
     """s so large that 16 factors overflow a double: the log-sum falls back term by term
     (log Gamma differences would cancel to nothing here)."""
-    y = np.array([30.0, 5.0, 20.0])
-    s = np.array([7e20, 1e25, 3.0])
-    lg = fam.AscendingSums(y)(s)[0]
-    expected = [math.fsum(math.log(si + j) for j in range(int(yi))) for yi, si in zip(y, s)]
-    np.testing.assert_allclose(lg, expected, rtol=1e-14)
+    for y in (np.array([30.0, 5.0, 20.0]), np.array([16.0, 5.0, 12.0])):
+        s = np.array([7e20, 1e25, 3.0])
+        lg = fam.AscendingSums(y)(s)[0]
+        expected = [math.fsum(math.log(si + j) for j in range(int(yi))) for yi, si in zip(y, s)]
+        np.testing.assert_allclose(lg, expected, rtol=1e-14)
