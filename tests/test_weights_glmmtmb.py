@@ -23,6 +23,7 @@ import pandas as pd
 import pytest
 
 import glmm_lib as gl
+from test_glmmtmb import Checks
 
 FIX = Path(__file__).resolve().parent / "fixtures"
 FIXTURE_FILE = FIX / "weights_fixtures.json"
@@ -57,28 +58,6 @@ def test_fixtures_present():
     for key, entry in MODELS.items():
         conv = entry["convergence"]
         assert conv["code"] == 0 and conv["pdHess"] and not conv["warnings"], key
-
-
-class Checks:
-    """Collects every mismatch of one model so a failure lists all of them."""
-
-    def __init__(self, key):
-        self.key = key
-        self.problems = []
-
-    def fail(self, message):
-        self.problems.append(message)
-
-    def close(self, what, ours, theirs, abs_tol=0.0, rel_tol=0.0):
-        ours, theirs = float(ours), float(theirs)
-        if not np.isfinite(ours) or abs(ours - theirs) > abs_tol + rel_tol * abs(theirs):
-            self.fail(f"{what}: glmm_lib {ours:.10g} vs glmmTMB {theirs:.10g} "
-                      f"(diff {ours - theirs:.3g})")
-
-    def done(self):
-        if self.problems:
-            pytest.fail(f"{self.key}: {len(self.problems)} mismatch(es) with glmmTMB:\n  "
-                        + "\n  ".join(self.problems), pytrace=False)
 
 
 @pytest.mark.parametrize("key", list(MODELS))
