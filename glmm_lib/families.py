@@ -202,6 +202,7 @@ class AscendingSums:
         # counts above the cap): the results come back to row order by one gather
         m = self.order.size
         self._work = np.empty((7, m + 1))
+        self._work[3:, -1] = 0.0
         self._slot = np.full(y.shape[0], m)
         self._slot[self.order] = np.arange(m)
         # few rows and small counts: one (rows x steps) table in a handful of numpy calls
@@ -224,7 +225,6 @@ class AscendingSums:
             d0[:-1] = inv_terms.sum(axis=1)
             d1[:-1] = -inv_squares.sum(axis=1)
             d2[:-1] = (inv_squares * inv_terms).sum(axis=1)
-            self._work[3:, -1] = 0.0
             return self._finish(s, logs)
         product.fill(1.0)
         self._work[3:].fill(0.0)

@@ -263,6 +263,17 @@ class LaplaceObjective:
     def value(self, params):
         return self.mode(params).value
 
+    def _leverages(self, state):
+        """Rows of A H^-1 (n, K) and the leverages l_i = a_i' H^-1 a_i at the mode."""
+        A = state.A
+        inverse = self.blocks.inverse(state.chol)
+        if self.blocks.single_scalar:
+            hinv = self.blocks.unit_variances(inverse)[self.re.cols[:, 0]]
+            Ma = (hinv * A[:, 0])[:, None]
+        else:
+            Ma = np.einsum("ikl,il->ik", self.blocks.row_blocks(inverse), A)
+        return Ma, np.einsum("ik,ik->i", A, Ma)
+
     def gradient(self, state: ModeState) -> np.ndarray:
         """dL/dp at the mode.
 
@@ -284,15 +295,8 @@ class LaplaceObjective:
             for name, design in m.aux_designs.items():
                 out[lay.aux(name)] = design.T @ d.aux[name][0]
             return out
-        A, b = state.A, state.b
-        inverse = self.blocks.inverse(state.chol)
-        cols = self.re.cols
-        if self.blocks.single_scalar:
-            hinv = self.blocks.unit_variances(inverse)[cols[:, 0]]
-            Ma = (hinv * A[:, 0])[:, None]
-        else:
-            Ma = np.einsum("ikl,il->ik", self.blocks.row_blocks(inverse), A)
-        lev = np.einsum("ik,ik->i", A, Ma)
+        A, b, cols = state.A, state.b, self.re.cols
+        Ma, lev = self._leverages(state)
         r = self.blocks.solve(state.chol, self._At(A, lev * d.w3))
         Ar = self._Ab(A, r)
         score = d.g - 0.5 * lev * d.w3 + 0.5 * d.w * Ar

@@ -62,6 +62,7 @@ class GLMMModel:
         extra = [f for f in (zi_rhs, disp_rhs) if f is not None]
         self.frame: ModelFrame = build_model_frame(self.formula, data, self.family, weights, offset,
                                                    extra_formulas=extra)
+        self.weighted = not np.all(self.frame.weights == 1.0)
         self.fixed = FixedEffects.from_frame(self.formula.fixed, self.frame.data)
         terms = [build_term(spec, self.frame.data) for spec in self.formula.random]
         self.random_effects = RandomEffects(terms, self.frame.nobs)
@@ -103,12 +104,6 @@ class GLMMModel:
     @property
     def weights(self):
         return self.frame.weights
-
-    @property
-    def weighted(self):
-        if not hasattr(self, "_weighted"):     # asked on every evaluation of the objective
-            self._weighted = not np.all(self.frame.weights == 1.0)
-        return self._weighted
 
     @property
     def offset(self):

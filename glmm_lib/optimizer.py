@@ -101,10 +101,9 @@ def _theta_start(model, beta, aux):
         return theta
     fam = model.family
     eta = model.X @ beta + model.offset
-    present = {name: value for name, value in aux.items()}
     with np.errstate(all="ignore"):
-        score = fam.eta_derivatives(model.y, eta, present, model.trials, need_aux=False).g
-        info = fam.fisher_weights(eta, present, model.trials)
+        score = fam.eta_derivatives(model.y, eta, aux, model.trials, need_aux=False).g
+        info = fam.fisher_weights(eta, aux, model.trials)
     score, info = score * model.weights, info * model.weights
     if not (np.all(np.isfinite(score)) and np.all(np.isfinite(info))):
         return theta

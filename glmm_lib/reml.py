@@ -80,11 +80,11 @@ class REMLObjective(LaplaceObjective):
             logdet_h = self.blocks.logdet(chol)
         else:
             b, eta, logdet_h = np.zeros(0), X @ beta + m.offset, 0.0
-        d = self._derivs(eta, aux, need_all=False)
+        d = self._derivs(eta, aux, need_all=True)
         value = (np.sum(d.loglik) + self.constant - 0.5 * b @ b - 0.5 * logdet_h
                  - np.sum(np.log(np.diag(s_chol))) + 0.5 * p * np.log(2 * np.pi))
         beta_cov = np.linalg.inv(S)
-        state = REMLState(params, b, eta, aux, A, chol, float(value), True, 1,
+        state = REMLState(params, b, eta, aux, A, chol, float(value), True, 1, d,
                           beta=beta, beta_cov=beta_cov)
         state.gls = (w, HinvAtWX, w[:, None] * (X - AE))     # W, E and C = V^-1 X
         return state
@@ -110,19 +110,17 @@ class REMLObjective(LaplaceObjective):
 
     def gradient(self, state):
         m, lay = self.model, self.layout
-        d = self._derivs(state.eta, state.aux, need_all=True)
+        d = state.derivs
         w, E, C = state.gls
         CS = C @ state.beta_cov                               # C S^-1
         out = np.zeros(lay.size)
         # the ML part at (beta_hat, theta): the Laplace gradient with w3 = 0 (gaussian)
         lev = np.zeros(m.nobs)
         if self.re.q:
-            A, b, cols = state.A, state.b, self.re.cols
-            Ma = np.einsum("ikl,il->ik", self.blocks.row_blocks(self.blocks.inverse(state.chol)), A)
-            lev = np.einsum("ik,ik->i", A, Ma)
-            Q = d.g[:, None] * b[cols] - d.w[:, None] * Ma
+            Ma, lev = self._leverages(state)
+            Q = d.g[:, None] * state.b[self.re.cols] - d.w[:, None] * Ma
             # minus half d log det S: + sum_il (D_k)_il (C S^-1)_i . E_c(i,l)
-            Q += np.einsum("ip,ilp->il", CS, E[cols])
+            Q += np.einsum("ip,ilp->il", CS, E[self.re.cols])
             out[lay.theta] = self.re.theta_gradient(state.params[lay.theta], Q)
         diag_csc = np.einsum("ip,ip->i", CS, C)               # (C S^-1 C')_ii
         for name, design in m.aux_designs.items():
