@@ -209,22 +209,29 @@ class AscendingSums:
         # beats a Python loop over the steps
         self._table = None
         if top <= self.LOG_EVERY and m * top <= 50_000:
-            self._table = (np.arange(top, dtype=float), np.arange(top) < descending[:, None])
+            # term (i, j) is s_i + j where j < y_i and 1 elsewhere: s * used + steps;
+            # used / term is then 1/(s_i + j) or 0, and the product ignores the padding
+            used = np.arange(top) < descending[:, None]
+            self._table = (used.astype(float), np.where(used, np.arange(top, dtype=float), 1.0))
 
     def __call__(self, s):
         """(log Gamma(y+s) - log Gamma(s), and the psi, psi', psi'' differences)."""
         t, inv, product, logs, d0, d1, d2 = self._work
         np.take(s, self.order, out=t[:-1])
         if self._table is not None:
-            steps, used = self._table
-            terms = t[:-1, None] + steps
-            inv_terms = np.where(used, 1.0 / terms, 0.0)
-            inv_squares = inv_terms * inv_terms
+            used, steps = self._table
+            terms = t[:-1, None] * used
+            terms += steps
+            powers = np.empty((3,) + terms.shape)
+            np.divide(used, terms, out=powers[0])
+            np.multiply(powers[0], powers[0], out=powers[1])
+            np.multiply(powers[1], powers[0], out=powers[2])
             with np.errstate(over="ignore"):
-                logs[:-1] = np.log(np.prod(np.where(used, terms, 1.0), axis=1))
-            d0[:-1] = inv_terms.sum(axis=1)
-            d1[:-1] = -inv_squares.sum(axis=1)
-            d2[:-1] = (inv_squares * inv_terms).sum(axis=1)
+                logs[:-1] = np.log(np.prod(terms, axis=1))
+            sums = powers.sum(axis=2)
+            d0[:-1] = sums[0]
+            np.negative(sums[1], out=d1[:-1])
+            d2[:-1] = sums[2]
             return self._finish(s, logs)
         product.fill(1.0)
         self._work[3:].fill(0.0)
@@ -250,8 +257,8 @@ class AscendingSums:
         """Sums back in row order; the rows the sums cannot serve."""
         lg, psi0, psi1, psi2 = np.take(self._work[3:], self._slot, axis=1)
         psi2 *= 2.0
-        overflow = self.order[np.isposinf(logs[:-1])]
-        if overflow.size:   # huge s: sum the logs one by one (log Gamma would cancel)
+        overflow = self.order[np.isposinf(logs[:-1])] if not np.isfinite(logs.sum()) else ()
+        if len(overflow):   # huge s: sum the logs one by one (log Gamma would cancel)
             so, yo = s[overflow], self.y[overflow]
             lg[overflow] = sum(np.where(j < yo, np.log(so + j), 0.0) for j in range(int(yo.max())))
         if self.large.size:

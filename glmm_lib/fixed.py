@@ -8,7 +8,7 @@ design is refused with the names of the columns involved.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -16,7 +16,7 @@ import scipy.linalg
 from formulaic import model_matrix
 
 from .errors import GLMMInputError
-from .formula import split_top_level
+from .formula import plain_terms, split_top_level
 
 _FACTOR_PIECE = re.compile(r"(.*?)\[(?:T\.)?(.*)\]", re.S)
 _BACKTICKED = re.compile(r"`([^`]*)`")
@@ -83,23 +83,71 @@ def build_matrix(rhs: str, data: pd.DataFrame, what: str):
     return mm
 
 
+def main_effects(rhs: str, data: pd.DataFrame):
+    """X and R's names for an intercept plus main effects of plain columns (``trt + x``),
+    built directly, or None for any other formula.
+
+    This is the design of most course models, and formulaic takes milliseconds to build
+    it, as long as a whole fit of a small model.  The columns are what formulaic (and R)
+    give: the intercept, then each term in the order written, a numeric column as it
+    is, a factor (a pandas categorical in the frame) as treatment dummies for its levels
+    after the first."""
+    columns = plain_terms(rhs)
+    if columns is None or not all(c in data.columns for c in columns):
+        return None
+    blocks, names = [np.ones((len(data), 1))], ["(Intercept)"]
+    for column in columns:
+        values = data[column]
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            levels = values.cat.categories[1:]
+            codes = values.cat.codes.to_numpy()
+            blocks.append((codes[:, None] == np.arange(1, len(levels) + 1)).astype(float))
+            names += [f"{column}{level}" for level in levels]
+        elif pd.api.types.is_numeric_dtype(values) and values.dtype != bool:
+            blocks.append(values.to_numpy(dtype=float)[:, None])
+            names.append(column)
+        else:
+            return None
+    return np.hstack(blocks), names
+
+
 @dataclass
 class FixedEffects:
     rhs: str
     X: np.ndarray
     names: list
-    spec: object               # formulaic ModelSpec, to build X for new data
+    source: pd.DataFrame = field(default=None, repr=False)   # the frame X was built from
+    _spec: object = field(default=None, repr=False)
 
     @classmethod
     def from_frame(cls, rhs: str, data: pd.DataFrame, what="fixed-effects design"):
         if rhs.strip() == "1":      # the commonest random-term design: no formula machinery
-            return InterceptOnly(rhs, np.ones((len(data), 1)), ["(Intercept)"], None)
-        mm = build_matrix(rhs, data, what)
-        X = np.asarray(mm, dtype=float)
-        names = [r_name(c) for c in mm.columns]
+            return InterceptOnly(rhs, np.ones((len(data), 1)), ["(Intercept)"], data)
+        direct = main_effects(rhs, data)
+        if direct is not None:
+            X, names = direct
+            spec = None
+        else:
+            mm = build_matrix(rhs, data, what)
+            X = np.asarray(mm, dtype=float)
+            names = [r_name(c) for c in mm.columns]
+            spec = mm.model_spec
         if X.shape[1]:
             _check_rank(X, names, what)
-        return cls(rhs, np.ascontiguousarray(X), names, mm.model_spec)
+        return cls(rhs, np.ascontiguousarray(X), names, data, spec)
+
+    @property
+    def spec(self):
+        """formulaic's ModelSpec, to build X for new data; made on first use for a design
+        built directly (``main_effects``)."""
+        if self._spec is None:
+            mm = build_matrix(self.rhs, self.source, "fixed-effects design")
+            names = [r_name(c) for c in mm.columns]
+            if names != self.names:
+                raise RuntimeError(f"glmm_lib built the columns {self.names} for {self.rhs!r} "
+                                   f"but formulaic builds {names}; please report this formula")
+            self._spec = mm.model_spec
+        return self._spec
 
     def matrix_for(self, newdata: pd.DataFrame) -> np.ndarray:
         try:

@@ -63,6 +63,19 @@ def _unquoted(text):
         yield i, ch, depth
 
 
+_PLAIN_NAME = re.compile(r"([A-Za-z]|[.][._A-Za-z])[._A-Za-z0-9]*")
+
+
+def plain_terms(rhs):
+    """The column names of a right-hand side made only of plain names and ``1`` joined by
+    ``+`` (``trt + x``, ``1``), or None for anything else (functions, interactions, ``-``)."""
+    terms = [t.strip() for t in split_top_level(rhs, "+")]
+    names = [t for t in terms if t != "1"]
+    if all(_PLAIN_NAME.fullmatch(t) for t in names):
+        return list(dict.fromkeys(names))
+    return None
+
+
 def split_top_level(text, separator):
     """Split on ``separator`` where it is outside parentheses and backticks."""
     parts, start = [], 0

@@ -15,7 +15,7 @@ import pandas as pd
 from formulaic import Formula
 
 from .errors import GLMMInputError, first_rows
-from .formula import ParsedFormula, evaluate_expression, expression_variables
+from .formula import ParsedFormula, evaluate_expression, expression_variables, plain_terms
 
 
 class MissingValuesWarning(UserWarning):
@@ -52,6 +52,9 @@ def _names(variables):
 def _rhs_variables(rhs, data):
     """Columns a right-hand side uses: formulaic's list, plus columns named inside
     transforms such as scale(x), which formulaic does not report."""
+    plain = plain_terms(rhs)
+    if plain is not None:       # ``trt + x``: the names are the terms (no parser needed)
+        return plain
     names = _names(_fixed_variables(rhs))
     try:
         inside = expression_variables(rhs.replace("%in%", ":"))
@@ -76,6 +79,9 @@ def _argument_values(value, frame):
 
 def as_factor(series: pd.Series) -> pd.Series:
     if isinstance(series.dtype, pd.CategoricalDtype):
+        codes = series.cat.codes.to_numpy()
+        if np.bincount(codes[codes >= 0], minlength=len(series.cat.categories)).all():
+            return series
         return series.cat.remove_unused_categories()
     values = series.astype(str) if series.dtype == bool else series
     levels = sorted(pd.unique(values.dropna()), key=lambda v: (str(type(v)), v))
@@ -195,7 +201,10 @@ def _response(parsed, frame, family):
         y = (frame[column].cat.codes.to_numpy() == 1).astype(float)
         return y, np.ones(len(frame)), column
     try:
-        y = evaluate_expression(expr, frame)
+        if column in frame.columns:
+            y = np.array(frame[column], dtype=float)
+        else:
+            y = evaluate_expression(expr, frame)
     except (TypeError, ValueError):
         raise GLMMInputError(f"response {expr!r} is not numeric") from None
     return y, np.ones(len(frame)), expr

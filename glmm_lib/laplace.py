@@ -252,10 +252,13 @@ class LaplaceObjective:
         predicted = last.b + self.blocks.solve(last.chol, rhs + self._At(last.A, v))
         return predicted if np.all(np.isfinite(predicted)) else last.b.copy()
 
-    def final_state(self, params) -> ModeState:
+    def final_state(self, params, b_start=None) -> ModeState:
         """The state at the optimum handed to the results, auxiliary values per row."""
         last = self._last_state
-        state = last if last is not None and np.array_equal(last.params, params) else self.mode(params)
+        if last is not None and np.array_equal(last.params, params):
+            state = last
+        else:
+            state = self.mode(params, b_start=b_start)
         state.aux = self.aux_values(params, per_row=True)
         return state
 

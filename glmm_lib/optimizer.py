@@ -44,30 +44,33 @@ class OptimizerRecord:
 GLM_START_ROWS = 5_000
 
 
-def starting_values(model) -> np.ndarray:
-    """beta from a GLM without the random effects (statsmodels), variances at SD 1.
+def starting_values(model, glm_rows=None) -> np.ndarray:
+    """beta from a GLM without the random effects (statsmodels), variance parameters from
+    ``_theta_start``.
 
-    On large data the GLM is fitted to a seeded random subset of rows: starting
-    values need to be close, not exact, and the full GLM would cost more than the
-    mixed model's own iterations."""
+    Both are computed on ``glm_rows`` when given: the model's distinct rows with their
+    weights give the same estimates.  On large data the GLM is fitted to a seeded random
+    subset of the rows: starting values need to be close, not exact, and the full GLM
+    would cost more than the mixed model's own iterations."""
     fam = model.family
     lay = model.layout
+    data = model if glm_rows is None else glm_rows
     start = np.zeros(lay.size)
     mu = None
     if lay.n_beta:
         glm_family = fam.glm_family()
-        rows = np.arange(model.nobs)
-        if model.nobs > GLM_START_ROWS:
-            rows = np.sort(np.random.default_rng(0).choice(model.nobs, GLM_START_ROWS, replace=False))
+        rows = np.arange(data.nobs)
+        if data.nobs > GLM_START_ROWS:
+            rows = np.sort(np.random.default_rng(0).choice(data.nobs, GLM_START_ROWS, replace=False))
         if fam.has_trials:
-            endog = np.column_stack([model.y[rows], model.trials[rows] - model.y[rows]])
+            endog = np.column_stack([data.y[rows], data.trials[rows] - data.y[rows]])
         else:
-            endog = model.y[rows]
+            endog = data.y[rows]
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                res = sm.GLM(endog, model.X[rows], family=glm_family, offset=model.offset[rows],
-                             var_weights=model.weights[rows]).fit()
+                res = sm.GLM(endog, data.X[rows], family=glm_family, offset=data.offset[rows],
+                             var_weights=data.weights[rows]).fit()
             if np.all(np.isfinite(res.params)):
                 start[lay.beta] = res.params
                 mu = fam.link.inverse(model.X @ res.params + model.offset)
@@ -79,7 +82,7 @@ def starting_values(model) -> np.ndarray:
     for name, value in aux.items():
         if lay.aux_sizes[name]:
             start[lay.aux(name)][0] = value
-    start[lay.theta] = _theta_start(model, start[lay.beta], aux)
+    start[lay.theta] = _theta_start(data, start[lay.beta], aux)
     return start
 
 
@@ -228,9 +231,17 @@ def quasi_newton(negative, p0, names, max_iter):
             p = trial
 
 
-def optimize(model, objective, start=None, max_iter=1000, newton_steps=10):
+def optimize(model, objective, start=None, max_iter=1000, newton_steps=10, final_objective=None):
+    """Maximize the objective's log-likelihood from ``start`` (default: ``starting_values``).
+
+    Returns the optimizer's record, the state at the optimum, from ``final_objective``
+    when given (the model on all its rows when ``objective`` works on its distinct rows),
+    and the Hessian."""
     names = objective.parameter_names()
-    p0 = objective.start(starting_values(model)) if start is None else np.asarray(start, float)
+    if start is None:
+        p0 = objective.start(starting_values(model, glm_rows=objective.model))
+    else:
+        p0 = np.asarray(start, float)
     if p0.size != len(names):
         from .errors import GLMMInputError
         raise GLMMInputError(f"start has {p0.size} values; the model has {len(names)} "
@@ -251,6 +262,7 @@ def optimize(model, objective, start=None, max_iter=1000, newton_steps=10):
             state = objective.mode(p)
         except (InnerModeError, FloatingPointError, np.linalg.LinAlgError):
             return np.inf, np.zeros_like(p)
+        last["b"] = state.b
         counts["grad"] += 1
         g = objective.gradient(state)
         if not np.isfinite(state.value) or not np.all(np.isfinite(g)):
@@ -267,7 +279,10 @@ def optimize(model, objective, start=None, max_iter=1000, newton_steps=10):
         hessian = numeric_hessian(gradient_only, p, grad)
         p, value, grad, hessian = newton_polish(negative, gradient_only, p, value, grad, hessian,
                                                 newton_steps)
-    state = objective.final_state(p)
+    if final_objective is None:
+        state = objective.final_state(p)
+    else:       # the last inner mode, at a point near p, starts the one on every row
+        state = final_objective.final_state(p, b_start=last.get("b"))
     problems = []
     message = str(result.message)
     max_grad = float(np.max(np.abs(grad), initial=0.0))

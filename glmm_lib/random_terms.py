@@ -9,7 +9,7 @@ number of coefficients per row over all terms.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -108,6 +108,12 @@ class RandomEffects:
         for t, off, rs in zip(terms, self.offsets, self.row_slices):
             cols[:, rs] = off + t.codes[:, None] * t.size + np.arange(t.size)[None, :]
         self.cols = cols
+
+    def take(self, rows):
+        """The same terms on a subset of the rows (every level still present)."""
+        terms = [replace(t, codes=t.codes[rows], design=replace(t.design, X=t.design.X[rows]))
+                 for t in self.terms]
+        return RandomEffects(terms, len(rows))
 
     def theta_start(self):
         if not self.terms:

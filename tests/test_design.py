@@ -314,3 +314,27 @@ def test_unstructured_jacobian_matches_central_differences(size):
         step[k] = h
         numeric = (structure.factor(theta + step) - structure.factor(theta - step)) / (2 * h)
         np.testing.assert_allclose(analytic, numeric, atol=1e-8)
+
+
+@pytest.mark.parametrize("rhs", ["trt", "x + trt", "lead + x + spray", "1 + x", "trt + trt", "x"])
+def test_main_effects_built_directly_match_formulaic(webworms, rhs):
+    """Main effects of plain columns skip formulaic; the matrix, the names, and the
+    design for new data (formulaic's spec, made on first use) are what formulaic gives."""
+    from glmm_lib.fixed import build_matrix, main_effects, r_name
+
+    df = webworms.assign(x=np.linspace(-1, 1, len(webworms)))
+    direct = FixedEffects.from_frame(rhs, df)
+    assert main_effects(rhs, df) is not None and direct._spec is None
+    reference = build_matrix(rhs, df, "test")
+    assert direct.names == [r_name(c) for c in reference.columns]
+    np.testing.assert_array_equal(direct.X, np.asarray(reference, dtype=float))
+    newdata = df.iloc[[5, 400, 1000]]
+    np.testing.assert_array_equal(direct.matrix_for(newdata), direct.X[[5, 400, 1000]])
+    assert sum(direct.terms.values(), []) == direct.names
+
+
+@pytest.mark.parametrize("rhs", ["0 + trt", "trt - 1", "spray*lead", "log(y + 1)", "trt:lead"])
+def test_other_formulas_go_through_formulaic(webworms, rhs):
+    from glmm_lib.fixed import main_effects
+
+    assert main_effects(rhs, webworms) is None

@@ -134,3 +134,12 @@ def test_evaluate_expression():
 def test_evaluate_expression_unknown_name_is_an_input_error():
     with pytest.raises(GLMMInputError, match="nope"):
         evaluate_expression("log(nope)", pd.DataFrame({"a": [1.0]}))
+
+
+@pytest.mark.parametrize("rhs, names", [("trt + x", ["trt", "x"]), ("1", []), ("1 + x.1", ["x.1"]),
+                                        ("a + a", ["a"]), ("x + log(z)", None), ("a*b", None),
+                                        ("x - 1", None), ("0 + x", None), ("`a b`", None)])
+def test_plain_terms(rhs, names):
+    from glmm_lib.formula import plain_terms
+
+    assert plain_terms(rhs) == names

@@ -232,6 +232,20 @@ def test_webworms_summary_is_glmmtmb_line_by_line():
             assert mine == ref
 
 
+def test_webworms_summary_is_glmmtmb_at_its_maximum_line_by_line():
+    """glmmTMB carried from its nlminb stop to the maximum of its own objective (Newton
+    steps on TMB's gradient and Hessian, ``fixtures/make_webworms_optimum.R``) prints
+    exactly glmm_lib's summary, the two estimates of the test above included: the
+    handout's 0.27106 and -0.47650 are where nlminb stopped, not the maximum."""
+    optimum = json.loads((FIX / "webworms_optimum.json").read_text(encoding="utf-8"))
+    assert optimum["default"]["max_abs_gradient"] > 1e-4 > 1e-10 > optimum["maximum"]["max_abs_gradient"]
+    fit = workshop_fit("webworms_nbinom1")
+    assert comparable(str(fit.summary()).split("\n")) == comparable(optimum["maximum"]["summary_text"])
+    for name, value in optimum["maximum"]["coef"].items():
+        assert fit.params[name] == pytest.approx(value, abs=1e-6)
+    assert fit.llf == pytest.approx(optimum["maximum"]["logLik"], abs=1e-8)
+
+
 def test_webworms_handout_numbers():
     """The handout's printed numbers that do not depend on where the optimizer stops."""
     text = str(workshop_fit("webworms_nbinom1").summary())

@@ -1,0 +1,67 @@
+"""A model's distinct rows, each weighted by how often it occurs.
+
+Rows that agree in everything the likelihood reads (the row of X, the offset,
+the response and trials, each random term's level and design values, and the
+auxiliary designs) contribute identical terms to the log density, and prior
+weights multiply those terms.  So the model on its distinct rows, with the
+summed weights, has the same Laplace likelihood, gradient and inner Hessian
+in fewer rows: a designed experiment such as webworms (1300 rows, 4 treatments
+x 13 blocks x counts 0-9) has 205.  The fit runs on them; the results are
+then computed on every row again.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+# Collapsing pays when it at least halves the rows; otherwise the per-row work saved is
+# smaller than the bookkeeping.
+MOST_DISTINCT = 0.5
+
+
+class DistinctRows:
+    """The attributes of a model that the Laplace objective reads, on distinct rows."""
+
+    def __init__(self, model, first, weights):
+        self.source = model
+        self.family = model.family
+        self.layout = model.layout
+        self.X = np.ascontiguousarray(model.X[first])
+        self.y = model.y[first]
+        self.trials = model.trials[first]
+        self.offset = model.offset[first]
+        self.weights = weights
+        self.weighted = True
+        self.nobs = first.size
+        self.random_effects = model.random_effects.take(first)
+        self.aux_designs = {name: design[first] for name, design in model.aux_designs.items()}
+        self.aux_offsets = model.aux_offsets
+
+    def parameter_names(self):
+        return self.source.parameter_names()
+
+
+def row_key(model) -> np.ndarray:
+    """Every value the likelihood reads from a row, one row of floats per observation."""
+    parts = [model.X, model.offset[:, None], model.y[:, None], model.trials[:, None]]
+    for term in model.random_effects.terms:
+        parts += [term.codes[:, None].astype(float), term.design.X]
+    parts += [design for design in model.aux_designs.values() if design.shape[1]]
+    return np.hstack(parts)
+
+
+def collapse(model):
+    """``DistinctRows`` of ``model``, or None when under half of its rows repeat.
+
+    Rows are grouped by a random projection of their values and each group is then
+    checked value by value, so two different rows are never merged; should a
+    projection ever coincide, the model is used as it is."""
+    key = row_key(model)
+    projection = key @ np.random.default_rng(0).standard_normal(key.shape[1])
+    _, first, inverse = np.unique(projection, return_index=True, return_inverse=True)
+    if first.size > MOST_DISTINCT * model.nobs:
+        return None
+    inverse = inverse.ravel()
+    if not np.array_equal(key, key[first[inverse]]):
+        return None
+    weights = np.bincount(inverse, weights=model.weights, minlength=first.size)
+    return DistinctRows(model, first, weights)
