@@ -16,6 +16,7 @@ import numpy as np
 # Collapsing pays when it at least halves the rows; otherwise the per-row work saved is
 # smaller than the bookkeeping.
 MOST_DISTINCT = 0.5
+SAMPLE_ROWS = 5_000
 
 
 class DistinctRows:
@@ -40,13 +41,18 @@ class DistinctRows:
         return self.source.parameter_names()
 
 
-def row_key(model) -> np.ndarray:
+def row_key(model, rows=slice(None)) -> np.ndarray:
     """Every value the likelihood reads from a row, one row of floats per observation."""
-    parts = [model.X, model.offset[:, None], model.y[:, None], model.trials[:, None]]
+    parts = [model.X[rows], model.offset[rows, None], model.y[rows, None],
+             model.trials[rows, None]]
     for term in model.random_effects.terms:
-        parts += [term.codes[:, None].astype(float), term.design.X]
-    parts += [design for design in model.aux_designs.values() if design.shape[1]]
+        parts += [term.codes[rows, None].astype(float), term.design.X[rows]]
+    parts += [design[rows] for design in model.aux_designs.values() if design.shape[1]]
     return np.hstack(parts)
+
+
+def _projection(key):
+    return key @ np.random.default_rng(0).standard_normal(key.shape[1])
 
 
 def collapse(model):
@@ -54,10 +60,15 @@ def collapse(model):
 
     Rows are grouped by a random projection of their values and each group is then
     checked value by value, so two different rows are never merged; should a
-    projection ever coincide, the model is used as it is."""
+    projection ever coincide, the model is used as it is.  On large data a sample of
+    rows is looked at first: a continuous covariate makes nearly every sampled row
+    distinct, and then sorting all the rows is not worth its time."""
+    if model.nobs > 4 * SAMPLE_ROWS:
+        sample = np.random.default_rng(0).choice(model.nobs, SAMPLE_ROWS, replace=False)
+        if np.unique(_projection(row_key(model, sample))).size > MOST_DISTINCT * SAMPLE_ROWS:
+            return None
     key = row_key(model)
-    projection = key @ np.random.default_rng(0).standard_normal(key.shape[1])
-    _, first, inverse = np.unique(projection, return_index=True, return_inverse=True)
+    _, first, inverse = np.unique(_projection(key), return_index=True, return_inverse=True)
     if first.size > MOST_DISTINCT * model.nobs:
         return None
     inverse = inverse.ravel()

@@ -113,7 +113,11 @@ def build_model_frame(parsed: ParsedFormula, data, family, weights=None, offset=
             f"column{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))} "
             f"not found in the data; the columns are: {', '.join(map(str, data.columns))}")
 
-    frame = data.loc[:, used].copy()
+    repeated = [v for v in used if isinstance(data[v], pd.DataFrame)]
+    if repeated:
+        raise GLMMInputError(f"the data have more than one column named {repeated[0]!r}; "
+                             "rename them so the formula says which one it means")
+    frame = pd.DataFrame({column: data[column] for column in used})
     extra = {}
     for name, value in (("weights", weights), ("offset", offset)):
         if value is not None and not isinstance(value, str):
@@ -139,9 +143,11 @@ def build_model_frame(parsed: ParsedFormula, data, family, weights=None, offset=
         raise GLMMInputError("no rows left to fit after dropping rows with missing values")
 
     for col in frame.columns:
-        if col in group_vars or not pd.api.types.is_numeric_dtype(frame[col]) or \
-                frame[col].dtype == bool:
-            frame[col] = as_factor(frame[col])
+        column = frame[col]
+        if col in group_vars or not pd.api.types.is_numeric_dtype(column) or column.dtype == bool:
+            factor = as_factor(column)
+            if factor is not column:
+                frame[col] = factor
 
     y, trials, response_name = _response(parsed, frame, family)
     if isinstance(weights, str):

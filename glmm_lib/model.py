@@ -6,6 +6,8 @@ Stages, each usable on its own:
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 from threadpoolctl import ThreadpoolController
@@ -138,13 +140,20 @@ class GLMMModel:
         if self.REML:
             from .reml import REMLObjective
             return REMLObjective(self)
-        from . import distinct_rows as distinct, grouped, marginal
+        from . import grouped, marginal
         if grouped.applies(self):
             return grouped.GroupedPoissonObjective(self)
         if marginal.applies(self):
             return marginal.GaussianMarginalObjective(self)
-        collapsed = distinct.collapse(self) if distinct_rows else None
+        collapsed = self.distinct_rows if distinct_rows else None
         return LaplaceObjective(self if collapsed is None else collapsed)
+
+    @functools.cached_property
+    def distinct_rows(self):
+        """The model on its distinct rows, each weighted by its count; None when under half
+        of the rows repeat (``distinct_rows.collapse``)."""
+        from .distinct_rows import collapse
+        return collapse(self)
 
     def fit(self, start=None, **optimizer_options):
         from .optimizer import optimize

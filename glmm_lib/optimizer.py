@@ -239,7 +239,7 @@ def optimize(model, objective, start=None, max_iter=1000, newton_steps=10, final
     and the Hessian."""
     names = objective.parameter_names()
     if start is None:
-        p0 = objective.start(starting_values(model, glm_rows=objective.model))
+        p0 = objective.start(starting_values(model, glm_rows=model.distinct_rows))
     else:
         p0 = np.asarray(start, float)
     if p0.size != len(names):

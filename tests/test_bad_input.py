@@ -283,3 +283,9 @@ def test_errors_are_value_errors(counts):
     """GLMMInputError is a ValueError, so generic handlers catch it."""
     with pytest.raises(ValueError):
         gl.glmm("y ~ nope", counts, family="poisson")
+
+
+def test_repeated_column_name_is_refused():
+    df = pd.DataFrame(np.arange(12.0).reshape(6, 2), columns=["y", "y"]).assign(g=list("aabbcc"))
+    with pytest.raises(GLMMInputError, match="more than one column named 'y'"):
+        gl.glmm("y ~ 1 + (1|g)", df, family="gaussian")
