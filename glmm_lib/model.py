@@ -134,8 +134,8 @@ class GLMMModel:
             names += [f"{name}~{coef}" for coef in self.aux_names(name)]
         return names
 
-    def objective(self, distinct_rows=False) -> LaplaceObjective:
-        """The Laplace objective; with ``distinct_rows`` it may work on the distinct rows
+    def objective(self, on_distinct_rows=False) -> LaplaceObjective:
+        """The Laplace objective; with ``on_distinct_rows`` it may work on the distinct rows
         only (the same likelihood), whose states then hold those rows, not the model's."""
         if self.REML:
             from .reml import REMLObjective
@@ -145,7 +145,7 @@ class GLMMModel:
             return grouped.GroupedPoissonObjective(self)
         if marginal.applies(self):
             return marginal.GaussianMarginalObjective(self)
-        collapsed = self.distinct_rows if distinct_rows else None
+        collapsed = self.distinct_rows if on_distinct_rows else None
         return LaplaceObjective(self if collapsed is None else collapsed)
 
     @functools.cached_property
@@ -159,7 +159,7 @@ class GLMMModel:
         from .optimizer import optimize
         from .results import GLMMResults
 
-        objective = self.objective(distinct_rows=True)
+        objective = self.objective(on_distinct_rows=True)
         # fitted on the distinct rows, the results still need every row
         on_all_rows = self.objective() if objective.model is not self else None
         # The blocks of H are small; BLAS threads only contend for the cores there

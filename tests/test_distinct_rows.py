@@ -51,7 +51,7 @@ def test_distinct_rows_give_the_same_likelihood_and_gradient(key):
     formula, kwargs = MODELS[key]
     model = GLMMModel(formula, designed(), **kwargs)
     every_row = model.objective()
-    distinct = model.objective(distinct_rows=True)
+    distinct = model.objective(on_distinct_rows=True)
     assert distinct.model is not model, "these data repeat rows: the objective should use that"
     assert distinct.model.nobs < model.nobs / 2
     rng = np.random.default_rng(3)
@@ -79,7 +79,7 @@ def test_rows_that_differ_are_not_collapsed():
     df["x"] = np.random.default_rng(1).normal(size=len(df))     # every row now distinct
     model = GLMMModel("nb ~ trt + x + (1|block)", df, family="nbinom1")
     assert distinct_rows.collapse(model) is None
-    assert model.objective(distinct_rows=True).model is model
+    assert model.objective(on_distinct_rows=True).model is model
 
 
 def test_projection_ties_are_checked_value_by_value(monkeypatch):
