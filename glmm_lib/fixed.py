@@ -16,11 +16,10 @@ import scipy.linalg
 from formulaic import model_matrix
 
 from .errors import GLMMInputError
-from .formula import plain_terms, split_top_level
+from .formula import SYNTACTIC_NAME, plain_terms, split_top_level
 
 _FACTOR_PIECE = re.compile(r"(.*?)\[(?:T\.)?(.*)\]", re.S)
 _BACKTICKED = re.compile(r"`([^`]*)`")
-_SYNTACTIC = re.compile(r"(([A-Za-z]|[.][._A-Za-z])[._A-Za-z0-9]*|[.])")
 _R_RESERVED = {"if", "else", "repeat", "while", "function", "for", "next", "break", "TRUE",
                "FALSE", "NULL", "Inf", "NaN", "NA", "NA_integer_", "NA_real_",
                "NA_character_", "in"}
@@ -28,7 +27,7 @@ _R_RESERVED = {"if", "else", "repeat", "while", "function", "for", "next", "brea
 
 def _r_symbol(name: str) -> str:
     """A variable name as R deparses it: backticks only around non-syntactic names."""
-    if _SYNTACTIC.fullmatch(name) and name not in _R_RESERVED:
+    if SYNTACTIC_NAME.fullmatch(name) and name not in _R_RESERVED:
         return name
     return f"`{name}`"
 

@@ -63,7 +63,9 @@ def _unquoted(text):
         yield i, ch, depth
 
 
-_PLAIN_NAME = re.compile(r"([A-Za-z]|[.][._A-Za-z])[._A-Za-z0-9]*")
+# a name R writes without backticks (reserved words aside): a letter, or a dot not followed
+# by a digit, then letters, digits, dots and underscores; or a lone dot
+SYNTACTIC_NAME = re.compile(r"(([A-Za-z]|[.][._A-Za-z])[._A-Za-z0-9]*|[.])")
 
 
 def plain_terms(rhs):
@@ -71,7 +73,7 @@ def plain_terms(rhs):
     ``+`` (``trt + x``, ``1``), or None for anything else (functions, interactions, ``-``)."""
     terms = [t.strip() for t in split_top_level(rhs, "+")]
     names = [t for t in terms if t != "1"]
-    if all(_PLAIN_NAME.fullmatch(t) for t in names):
+    if all(SYNTACTIC_NAME.fullmatch(t) and t != "." for t in names):   # R's "." is "all columns"
         return list(dict.fromkeys(names))
     return None
 
