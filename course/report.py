@@ -36,13 +36,16 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .errors import CourseError, LessonFailed
+from .report_folder import (MADE_BY, RECORD, TEMP_MARKER, OutputFolderRefused,
+                            check_batch_folder, check_report_folder, clean_stale, files_in,
+                            move_into_place, new_temporary_folder, read_manifest,
+                            write_atomically, write_batch_manifest)
 
 #: Bump when what a report contains changes, so complete reports are made again.
-REPORT_FORMAT = 1
+REPORT_FORMAT = 2
 TEMPLATE = Path(__file__).resolve().parent / "templates" / "report.md"
 #: The code that makes a report's content besides the notebook (part of its cache key).
 REPORT_CODE = tuple(Path(__file__).resolve().parent / f for f in ("report_tools.py", "nbhtml.py"))
-RECORD = "report.json"
 PAGE = "index.html"
 PDF = "report.pdf"
 NOTEBOOK = "report.ipynb"
@@ -172,10 +175,7 @@ def job_key(job: ReportJob, pdf: bool, library: str | None = None) -> str:
 
 
 def read_record(out: Path) -> dict | None:
-    try:
-        return json.loads((Path(out) / RECORD).read_text())
-    except (OSError, ValueError):
-        return None
+    return read_manifest(out)
 
 
 def is_complete(job: ReportJob, key: str, pdf: bool) -> bool:
@@ -184,31 +184,6 @@ def is_complete(job: ReportJob, key: str, pdf: bool) -> bool:
         return False
     needed = [PAGE] + ([PDF] if pdf else [])
     return all((job.out / f).is_file() for f in needed)
-
-
-# --- atomic output ---------------------------------------------------------------------
-def _partial_dir(out: Path) -> Path:
-    return out.parent / f".{out.name}.partial-{uuid.uuid4().hex[:8]}"
-
-
-def _clean_stale(out: Path) -> None:
-    """Remove what an interrupted run left for this report (hidden partial/old folders)."""
-    if out.parent.is_dir():
-        for stale in out.parent.glob(f".{out.name}.partial-*"):
-            shutil.rmtree(stale, ignore_errors=True)
-        for stale in out.parent.glob(f".{out.name}.old-*"):
-            shutil.rmtree(stale, ignore_errors=True)
-
-
-def move_into_place(tmp: Path, out: Path) -> None:
-    """Replace ``out`` by ``tmp`` with renames only (same file system)."""
-    if out.exists():
-        old = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
-        os.replace(out, old)
-        os.replace(tmp, out)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp, out)
 
 
 # --- one report --------------------------------------------------------------------------
@@ -239,6 +214,7 @@ def make_report(job: ReportJob, *, pdf: bool = True, force: bool = False,
 
     started = time.perf_counter()
     job = ReportJob(**{**asdict(job), "data": Path(job.data), "out": Path(job.out).absolute()})
+    check_report_folder(job.out, protected=[job.data])
     check_job(job)
     if pdf:
         from .handouts import find_chromium
@@ -252,9 +228,8 @@ def make_report(job: ReportJob, *, pdf: bool = True, force: bool = False,
                             "complete and up to date (not made again)",
                             summary=record.get("summary", {}))
     job.out.parent.mkdir(parents=True, exist_ok=True)
-    _clean_stale(job.out)
-    tmp = _partial_dir(job.out)
-    tmp.mkdir()
+    clean_stale(job.out)
+    tmp = new_temporary_folder(job.out)
     try:
         params = job.parameters(str(tmp / RESULT))
         phases = {}
@@ -276,16 +251,17 @@ def make_report(job: ReportJob, *, pdf: bool = True, force: bool = False,
             print_pdf(tmp / PAGE, tmp / PDF, site_dir=tmp)
             phases["pdf"] = round(time.perf_counter() - mark, 1)
         status, message = _status(summary)
+        nbformat.write(nb, str(tmp / NOTEBOOK))
         record = {
-            "complete": True, "key": key, "library": library, "status": status,
+            "made_by": MADE_BY, "complete": True, "key": key, "library": library, "status": status,
             "message": message,
             "made": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "seconds": round(time.perf_counter() - started, 1), "phases": phases,
             "job": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(job).items()},
             "summary": summary,
+            "files": [f for f in files_in(tmp) if f not in (RECORD, TEMP_MARKER)],
         }
         (tmp / RECORD).write_text(json.dumps(record, indent=1))
-        nbformat.write(nb, str(tmp / NOTEBOOK))
         move_into_place(tmp, job.out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -439,9 +415,11 @@ def run_batch(jobs: list[ReportJob], out: Path, *, workers: int = 2, scheduler: 
     from tqdm.auto import tqdm
 
     out = Path(out).absolute()
-    out.mkdir(parents=True, exist_ok=True)
     jobs = [ReportJob(**{**asdict(j), "data": Path(j.data).absolute(),
                          "out": Path(j.out).absolute()}) for j in jobs]
+    check_batch_outputs(out, jobs)
+    out.mkdir(parents=True, exist_ok=True)
+    write_batch_manifest(out, [job.name for job in jobs])
     if pdf:
         from .handouts import find_chromium
 
@@ -507,6 +485,23 @@ def run_batch(jobs: list[ReportJob], out: Path, *, workers: int = 2, scheduler: 
         if cluster is not None:
             cluster.close()
     return [results[j.name] for j in jobs]
+
+
+def check_batch_outputs(out: Path, jobs: list[ReportJob]) -> None:
+    """Refuse the whole batch, before any work, if any folder it would write is not ours."""
+    data_files = [job.data for job in jobs]
+    problems = []
+    try:
+        check_batch_folder(out, protected=data_files)
+    except OutputFolderRefused as err:
+        problems.append(str(err))
+    for job in jobs:
+        try:
+            check_report_folder(job.out, protected=data_files)
+        except OutputFolderRefused as err:
+            problems.append(f"job {job.name!r}: {err}".replace("--out ", "its folder "))
+    if problems:
+        raise OutputFolderRefused("nothing was run or written:\n  " + "\n  ".join(problems))
 
 
 def _remote_hint(scheduler) -> str:
@@ -582,9 +577,7 @@ code {{ font-size: 0.85rem; }}
 </body></html>
 """
     target = out / "index.html"
-    tmp = out / f".index.html.{uuid.uuid4().hex[:6]}"
-    tmp.write_text(page, encoding="utf-8")
-    os.replace(tmp, target)
+    write_atomically(target, page)
     return target
 
 

@@ -186,14 +186,7 @@ def _parse_specs(specs, by):
 
 def _ordered_variables(fit):
     """Predictor columns of the fixed part and of offset() terms, in formula order."""
-    from formulaic import Formula
-
-    rhs = fit.model.formula.fixed
-    try:
-        fixed = [getattr(v, "name", str(v)) for v in Formula(rhs).required_variables]
-    except Exception:  # pragma: no cover - the fit already parsed it
-        fixed = []
-    fixed = sorted(fixed, key=lambda v: (rhs.find(v) if rhs.find(v) >= 0 else len(rhs), v))
+    fixed = expression_variables(fit.model.formula.fixed)
     offset_vars = [v for e in fit.model.formula.offsets for v in expression_variables(e)]
     data_cols = fit.model.frame.data.columns
     return [v for v in dict.fromkeys(fixed + offset_vars) if v in data_cols], offset_vars

@@ -16,20 +16,12 @@ import scipy.linalg
 from formulaic import model_matrix
 
 from .errors import GLMMInputError
-from .formula import SYNTACTIC_NAME, plain_terms, split_top_level
+from .expressions import FORMULAIC_CONTEXT
+from .formula import plain_terms, split_top_level
+from .rnames import r_symbol
 
 _FACTOR_PIECE = re.compile(r"(.*?)\[(?:T\.)?(.*)\]", re.S)
 _BACKTICKED = re.compile(r"`([^`]*)`")
-_R_RESERVED = {"if", "else", "repeat", "while", "function", "for", "next", "break", "TRUE",
-               "FALSE", "NULL", "Inf", "NaN", "NA", "NA_integer_", "NA_real_",
-               "NA_character_", "in"}
-
-
-def _r_symbol(name: str) -> str:
-    """A variable name as R deparses it: backticks only around non-syntactic names."""
-    if SYNTACTIC_NAME.fullmatch(name) and name not in _R_RESERVED:
-        return name
-    return f"`{name}`"
 
 
 def r_name(name: str) -> str:
@@ -44,10 +36,10 @@ def r_name(name: str) -> str:
         m = _FACTOR_PIECE.fullmatch(piece)
         base, level = (m.group(1), m.group(2)) if m else (piece, "")
         if "(" in base:   # a function of columns, e.g. log(x), scale(`x 1`)
-            base = _BACKTICKED.sub(lambda b: _r_symbol(b.group(1)), base)
+            base = _BACKTICKED.sub(lambda b: r_symbol(b.group(1)), base)
             base = base.replace(" ** ", "^").replace(" / ", "/")
         else:
-            base = _r_symbol(base.strip("`"))
+            base = r_symbol(base.strip("`"))
         out.append(base + level)
     return ":".join(out)
 
@@ -74,7 +66,7 @@ def _python_powers(rhs: str) -> str:
 
 def build_matrix(rhs: str, data: pd.DataFrame, what: str):
     try:
-        mm = model_matrix(_python_powers(rhs), data, na_action="raise")
+        mm = model_matrix(_python_powers(rhs), data, na_action="raise", context=FORMULAIC_CONTEXT)
     except GLMMInputError:
         raise
     except Exception as err:
@@ -101,10 +93,10 @@ def main_effects(rhs: str, data: pd.DataFrame):
             levels = values.cat.categories[1:]
             codes = values.cat.codes.to_numpy()
             blocks.append((codes[:, None] == np.arange(1, len(levels) + 1)).astype(float))
-            names += [f"{column}{level}" for level in levels]
+            names += [f"{r_symbol(column)}{level}" for level in levels]
         elif pd.api.types.is_numeric_dtype(values) and values.dtype != bool:
             blocks.append(values.to_numpy(dtype=float)[:, None])
-            names.append(column)
+            names.append(r_symbol(column))
         else:
             return None
     return np.hstack(blocks), names
@@ -150,7 +142,7 @@ class FixedEffects:
 
     def matrix_for(self, newdata: pd.DataFrame) -> np.ndarray:
         try:
-            mm = self.spec.get_model_matrix(newdata, na_action="raise")
+            mm = self.spec.get_model_matrix(newdata, na_action="raise", context=FORMULAIC_CONTEXT)
         except Exception as err:
             raise GLMMInputError(f"cannot build the design for new data: {err}") from None
         return np.asarray(mm, dtype=float)

@@ -8,11 +8,16 @@ and named inner:outer (so its levels read ``b1:a1``, as glmmTMB prints them).
 """
 from __future__ import annotations
 
-import ast
 import re
 from dataclasses import dataclass, field
 
 from .errors import GLMMInputError
+from .expressions import check_expression, evaluate_expression, expression_variables, for_formulaic
+from .rnames import SYNTACTIC_NAME
+
+__all__ = ["COVARIANCE_STRUCTURES", "ParsedFormula", "RandomTermSpec", "SYNTACTIC_NAME",
+           "evaluate_expression", "expression_variables", "parse_formula", "parse_one_sided",
+           "plain_terms", "split_top_level"]
 
 COVARIANCE_STRUCTURES = ("us", "diag", "cs", "ar1")
 
@@ -63,19 +68,22 @@ def _unquoted(text):
         yield i, ch, depth
 
 
-# a name R writes without backticks (reserved words aside): a letter, or a dot not followed
-# by a digit, then letters, digits, dots and underscores; or a lone dot
-SYNTACTIC_NAME = re.compile(r"(([A-Za-z]|[.][._A-Za-z])[._A-Za-z0-9]*|[.])")
-
-
 def plain_terms(rhs):
-    """The column names of a right-hand side made only of plain names and ``1`` joined by
-    ``+`` (``trt + x``, ``1``), or None for anything else (functions, interactions, ``-``)."""
+    """The column names of a right-hand side made only of names (plain or in backticks) and
+    ``1`` joined by ``+`` (``trt + x``, ``1``), or None for anything else (functions,
+    interactions, ``-``)."""
     terms = [t.strip() for t in split_top_level(rhs, "+")]
-    names = [t for t in terms if t != "1"]
-    if all(SYNTACTIC_NAME.fullmatch(t) and t != "." for t in names):   # R's "." is "all columns"
-        return list(dict.fromkeys(names))
-    return None
+    names = []
+    for term in terms:
+        if term == "1":
+            continue
+        if len(term) > 2 and term[0] == term[-1] == "`" and "`" not in term[1:-1]:
+            names.append(term[1:-1])
+        elif SYNTACTIC_NAME.fullmatch(term) and term != ".":   # R's "." is "all columns"
+            names.append(term)
+        else:
+            return None
+    return list(dict.fromkeys(names))
 
 
 def split_top_level(text, separator):
@@ -119,6 +127,7 @@ def parse_formula(formula: str) -> ParsedFormula:
         raise GLMMInputError(_pointer(formula, where if where >= 0 else len(formula),
                                       "expected one '~' with the response on its left"))
     lhs, rhs = sides
+    check_expression(lhs.strip(), "the response")
     offset_base = len(lhs) + 1
     fixed, offsets, random = [], [], []
     position = offset_base
@@ -132,15 +141,46 @@ def parse_formula(formula: str) -> ParsedFormula:
         elif bare and len(split_top_level(bare.group(1), "|")) > 1:
             random.extend(_random_terms(bare.group(1), None, formula, position))
         elif off:
+            check_expression(off.group(1).strip(), "the formula's offset")
             offsets.append(off.group(1).strip())
         else:
             if "|" in stripped:
                 raise GLMMInputError(_pointer(formula, position,
                                               "a random term must be in parentheses: (1 | group)"))
-            fixed.append(stripped)
+            fixed.append(design_term(stripped))
         position += len(piece) + 1
     fixed_rhs = " + ".join(fixed) if fixed else "1"
     return ParsedFormula(formula, lhs.strip(), fixed_rhs, offsets, random)
+
+
+_GROUP_NAME = re.compile(SYNTACTIC_NAME.pattern)
+
+
+def design_term(term: str) -> str:
+    """One term of a design's right-hand side as formulaic must read it: checked, and with
+    R's dotted names quoted (formulaic would read ``total.fruits`` as an attribute)."""
+    if term in ("0", "1", "-1"):
+        return term
+    return for_formulaic(term)
+
+
+def design_rhs(rhs: str, what: str) -> str:
+    """A whole right-hand side (``x + log(total.fruits)``) term by term, as design_term."""
+    terms = [t.strip() for t in split_top_level(rhs, "+")]
+    if any(not t for t in terms):
+        raise GLMMInputError(f"{what} {rhs!r} has an empty term")
+    return " + ".join(design_term(t) for t in terms)
+
+
+def parse_one_sided(formula, what: str) -> str | None:
+    """The right-hand side of a one-sided formula (ziformula, dispformula), checked."""
+    if formula is None:
+        return None
+    text = str(formula).strip()
+    if not text.startswith("~"):
+        raise GLMMInputError(f"{what} must be a one-sided formula such as '~1' or '~x', "
+                             f"got {formula!r}")
+    return design_rhs(text[1:].strip() or "1", what)
 
 
 def _random_terms(inner, structure, formula, position):
@@ -149,75 +189,18 @@ def _random_terms(inner, structure, formula, position):
     if len(parts) != 2 or not parts[0].strip() or not parts[1].strip():
         raise GLMMInputError(_pointer(formula, position,
                                       "a random term reads (terms | group), e.g. (1 | block)"))
-    lhs, group = parts[0].strip(), parts[1].strip()
+    lhs, group = design_rhs(parts[0].strip(), "a random term"), parts[1].strip()
     if structure is None:
         structure = "diag" if double else "us"
     nested = [g.strip() for g in group.split("/")]
     if any(not g for g in nested):
         raise GLMMInputError(_pointer(formula, position, f"bad grouping {group!r}"))
+    for factor in (f.strip() for g in nested for f in g.split(":")):
+        if not (_GROUP_NAME.fullmatch(factor) and "__" not in factor or
+                factor.startswith("`") and factor.endswith("`") and len(factor) > 2):
+            raise GLMMInputError(_pointer(
+                formula, position, f"the grouping {group!r} must name columns (a, a:b, a/b), "
+                f"not {factor!r}"))
     # lme4's findbars: a/b/c -> c:b:a, b:a, a (lme4 writes the first c:(b:a))
     groups = [":".join(reversed(nested[: k + 1])) for k in reversed(range(len(nested)))]
     return [RandomTermSpec(lhs, g, structure) for g in groups]
-
-
-_BACKTICK = re.compile(r"`([^`]*)`")
-_KEYWORD = re.compile(r"(?<![`\w.])(" + "|".join(
-    k for k in __import__("keyword").kwlist if k not in ("True", "False", "None")) + r")(?![`\w])")
-
-
-def _quote_keywords(expression):
-    """Column names that are Python keywords (``yield``) are read as quoted names."""
-    return _KEYWORD.sub(lambda m: f"`{m.group(1)}`", expression)
-
-
-def expression_variables(expression: str) -> list:
-    """Names of data columns an R-style expression uses (backticks allowed)."""
-    names = []
-    text = _BACKTICK.sub(lambda m: names.append(m.group(1)) or f"__q{len(names) - 1}__",
-                         _quote_keywords(expression))
-    quoted = list(names)
-    text = text.replace("^", "**")
-    try:
-        tree = ast.parse(text.replace(":", "*"), mode="eval")
-    except SyntaxError as err:
-        raise GLMMInputError(f"cannot parse the expression {expression!r}: {err.msg}") from None
-    found = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name):
-            is_call = any(isinstance(p, ast.Call) and p.func is node for p in ast.walk(tree))
-            if is_call:
-                continue
-            m = re.fullmatch(r"__q(\d+)__", node.id)
-            found.append(quoted[int(m.group(1))] if m else node.id)
-    return list(dict.fromkeys(found))
-
-
-_FUNCTIONS = None
-
-
-def evaluate_expression(expression: str, data):
-    """Evaluate an R-style arithmetic expression on a data frame's columns."""
-    import numpy as np
-
-    global _FUNCTIONS
-    if _FUNCTIONS is None:
-        _FUNCTIONS = {"log": np.log, "exp": np.exp, "sqrt": np.sqrt, "log1p": np.log1p,
-                      "log10": np.log10, "log2": np.log2, "abs": np.abs,
-                      "I": lambda x: x, "as_numeric": np.asarray}
-    names = []
-    text = _BACKTICK.sub(lambda m: names.append(m.group(1)) or f"__q{len(names) - 1}__",
-                         _quote_keywords(expression))
-    text = text.replace("^", "**")
-    namespace = dict(_FUNCTIONS)
-    for i, name in enumerate(names):
-        namespace[f"__q{i}__"] = data[name].to_numpy(dtype=float)
-    for name in expression_variables(expression):
-        if name not in names and name in data.columns:
-            namespace[name] = data[name].to_numpy(dtype=float)
-    try:
-        value = eval(compile(text, "<formula>", "eval"), {"__builtins__": {}}, namespace)
-    except NameError as err:
-        raise GLMMInputError(f"in {expression!r}: {err}") from None
-    except (TypeError, ValueError) as err:
-        raise GLMMInputError(f"cannot evaluate {expression!r}: {err}") from None
-    return np.broadcast_to(np.asarray(value, dtype=float), (len(data),)).copy()

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from formulaic import Formula
 
 from .errors import GLMMInputError, first_rows
 from .formula import ParsedFormula, evaluate_expression, expression_variables, plain_terms
@@ -38,29 +37,12 @@ class ModelFrame:
         return len(self.y)
 
 
-def _fixed_variables(rhs: str):
-    try:
-        return sorted(Formula(rhs).required_variables, key=str)
-    except Exception as err:  # formulaic raises several parser error types
-        raise GLMMInputError(f"cannot parse the fixed-effects part {rhs!r}: {err}") from None
-
-
-def _names(variables):
-    return [getattr(v, "name", str(v)) for v in variables]
-
-
 def _rhs_variables(rhs, data):
-    """Columns a right-hand side uses: formulaic's list, plus columns named inside
-    transforms such as scale(x), which formulaic does not report."""
+    """Columns a right-hand side uses, in the order written (``trt + log(total.fruits)``)."""
     plain = plain_terms(rhs)
-    if plain is not None:       # ``trt + x``: the names are the terms (no parser needed)
+    if plain is not None:       # ``trt + x``: the names are the terms
         return plain
-    names = _names(_fixed_variables(rhs))
-    try:
-        inside = expression_variables(rhs.replace("%in%", ":"))
-    except GLMMInputError:
-        inside = []
-    return names + [v for v in inside if v in data.columns and v not in names]
+    return expression_variables(rhs)
 
 
 def _argument_variables(value, data):

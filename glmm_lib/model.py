@@ -15,7 +15,7 @@ from threadpoolctl import ThreadpoolController
 from .errors import GLMMInputError
 from .families import Family, ZeroInflated, get_family
 from .fixed import FixedEffects
-from .formula import ParsedFormula, parse_formula
+from .formula import ParsedFormula, parse_formula, parse_one_sided
 from .frame import ModelFrame, build_model_frame
 from .laplace import LaplaceObjective, ParameterLayout
 from .random_terms import RandomEffects, build_term
@@ -39,7 +39,7 @@ class GLMMModel:
     def __init__(self, formula: str, data: pd.DataFrame, family="gaussian", link=None,
                  weights=None, offset=None, ziformula=None, dispformula=None, REML=False):
         family = get_family(family, link)
-        zi_rhs = _one_sided(ziformula, "ziformula")
+        zi_rhs = parse_one_sided(ziformula, "ziformula")
         if zi_rhs is not None and zi_rhs.strip() != "0":
             if not family.integer_response or family.has_trials:
                 raise GLMMInputError(f"zero inflation (ziformula) is available for count families "
@@ -52,7 +52,7 @@ class GLMMModel:
         if self.REML and not (family.name == "gaussian" and family.link.name == "identity"):
             raise GLMMInputError("REML is available for gaussian models with the identity link; "
                                  f"this model is {family.name}({family.link.name}); use ML")
-        disp_rhs = _one_sided(dispformula, "dispformula")
+        disp_rhs = parse_one_sided(dispformula, "dispformula")
         dispersion = self.dispersion_parameter(family)
         if disp_rhs is not None and disp_rhs.strip() == "0" and family.fixed_dispersion is None:
             raise GLMMInputError(f"dispformula = ~0 (dispersion fixed near zero) is for gaussian "
@@ -170,15 +170,6 @@ class GLMMModel:
         if on_all_rows is not None:
             objective = on_all_rows
         return GLMMResults(self, objective, state, record, hessian)
-
-
-def _one_sided(formula, what):
-    if formula is None:
-        return None
-    text = str(formula).strip()
-    if not text.startswith("~"):
-        raise GLMMInputError(f"{what} must be a one-sided formula such as '~1' or '~x', got {formula!r}")
-    return text[1:].strip() or "1"
 
 
 def glmm(formula: str, data: pd.DataFrame, family="gaussian", link=None, weights=None,

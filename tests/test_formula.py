@@ -138,7 +138,8 @@ def test_evaluate_expression_unknown_name_is_an_input_error():
 
 @pytest.mark.parametrize("rhs, names", [("trt + x", ["trt", "x"]), ("1", []), ("1 + x.1", ["x.1"]),
                                         ("a + a", ["a"]), ("x + log(z)", None), ("a*b", None),
-                                        ("x - 1", None), ("0 + x", None), ("`a b`", None), (". + x", None)])
+                                        ("x - 1", None), ("0 + x", None), ("`a b`", ["a b"]),
+                                        ("`a.b` + c", ["a.b", "c"]), (". + x", None)])
 def test_plain_terms(rhs, names):
     from glmm_lib.formula import plain_terms
 

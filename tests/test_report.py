@@ -33,6 +33,7 @@ import glmm_lib as gl
 from course import report as rp
 from course import report_tools as rt
 from course.errors import CourseError
+from course.report_folder import MADE_BY
 from glmm_lib.equations import model_equations, tex_text
 
 WEBWORMS = REPO / "data" / "beall_webworms.csv"
@@ -512,6 +513,8 @@ def test_interrupted_run_leaves_nothing_and_keeps_the_old_report(tmp_path, monke
     the_job = job(tmp_path)
     the_job.out.mkdir(parents=True)
     (the_job.out / "index.html").write_text("the previous report")
+    (the_job.out / "report.json").write_text(json.dumps({"made_by": MADE_BY,
+                                                         "files": ["index.html"]}))
 
     def interrupted(*args, **kwargs):
         (Path(kwargs["cwd"]) / "half.txt").write_text("half")   # something was written ...
@@ -530,6 +533,7 @@ def test_move_into_place_replaces_a_report(tmp_path):
     new.mkdir(), out.mkdir()
     (new / "a").write_text("new")
     (out / "a").write_text("old")
+    (out / "report.json").write_text(json.dumps({"made_by": MADE_BY, "files": ["a"]}))
     rp.move_into_place(new, out)
     assert (out / "a").read_text() == "new" and not new.exists() and not leftovers(tmp_path)
 
