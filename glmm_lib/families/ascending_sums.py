@@ -109,7 +109,6 @@ class AscendingSums:
         return lg, psi0, psi1, psi2
 
 
-
 class AscendingSumsCache:
     """The sums for the response last seen, and their value at the ``s`` last asked for:
     the kernel and the mu- and aux-derivatives of one evaluation ask for the same ``s`` in

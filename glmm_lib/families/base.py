@@ -204,7 +204,6 @@ class Family:
         return m1 * m1 / self.variance(mu, aux, trials)
 
 
-
 def _statsmodels_link(name):
     links = sm_families.links
     return {"identity": links.Identity, "log": links.Log, "logit": links.Logit,

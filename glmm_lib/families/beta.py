@@ -72,4 +72,3 @@ class Beta(Family):
         v = np.mean((y - mu) ** 2)
         phi = np.mean(mu * (1 - mu)) / max(v, 1e-8) - 1
         return {"log_phi": float(np.log(max(phi, 1.0)))}
-

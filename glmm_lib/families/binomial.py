@@ -72,4 +72,3 @@ class Binomial(Family):
 
     def simulate(self, mu, aux, trials, rng):
         return rng.binomial(trials.astype(np.int64), mu).astype(float)
-

@@ -28,8 +28,8 @@ class CountFamily(Family):
         return -special.gammaln(y + 1)
 
 
-
 class Poisson(CountFamily):
+    """Poisson counts: Var(y) = mu."""
     name = "poisson"
     links = ("log", "identity")
     default_link = "log"
@@ -57,4 +57,3 @@ class Poisson(CountFamily):
 
     def simulate(self, mu, aux, trials, rng):
         return rng.poisson(mu).astype(float)
-

@@ -55,4 +55,3 @@ class Gamma(Family):
     def start_aux(self, y, mu, trials):
         cv = np.sqrt(np.mean(((y - mu) / mu) ** 2))
         return {"log_sigma": float(np.log(max(cv, 1e-3)))}
-

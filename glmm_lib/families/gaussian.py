@@ -55,4 +55,3 @@ class Gaussian(Family):
 
     def start_aux(self, y, mu, trials):
         return {"log_sigma2": float(np.log(max(np.var(y - mu), 1e-12)))}
-

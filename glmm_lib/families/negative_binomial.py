@@ -88,4 +88,3 @@ class NegativeBinomial1(CountFamily):
 
     def sigma(self, aux_values):
         return float(np.exp(aux_values["log_phi"]))
-

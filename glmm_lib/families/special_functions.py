@@ -31,4 +31,3 @@ def tetragamma(x):
     z2 = z * z
     series = -z2 - z2 * z - z2 * z2 * (0.5 - z2 * (1 / 6 - z2 * (1 / 6 - z2 * 3 / 10)))
     return acc + series
-

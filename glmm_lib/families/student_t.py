@@ -80,4 +80,3 @@ class StudentT(Family):
         if self.df is None:
             out["log_df"] = float(np.log(5.0))
         return out
-

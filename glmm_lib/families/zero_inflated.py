@@ -106,4 +106,3 @@ class ZeroInflated(Family):
 
     def glm_family(self):
         return self.base.glm_family()
-
