@@ -41,12 +41,6 @@ from .errors import GLMMInputError
 
 __all__ = ["compare"]
 
-# (smaller, larger): the smaller family is a boundary case of the larger one
-_BOUNDARY_NESTED = {
-    ("poisson", "nbinom1"), ("poisson", "nbinom2"), ("poisson", "genpois"),
-    ("poisson", "compois"), ("binomial", "betabinomial"), ("gaussian", "t"),
-}
-
 _COLUMNS = ["Df", "AIC", "BIC", "logLik", "deviance", "Chisq", "Chi Df", "Pr(>Chisq)"]
 
 
@@ -85,12 +79,13 @@ def _random_terms(fit):
 def _relation(small, large):
     """'nested', 'boundary', 'maybe' (same family, terms not obviously nested) or 'no'."""
     fs, fl = small.family, large.family
-    if fs.name != fl.name and (fs.name, fl.name) not in _BOUNDARY_NESTED:
+    families = fs.relation_to(fl)
+    if families is None:
         return "no", f"families {fs.name} and {fl.name} do not nest"
     if fs.link.name != fl.link.name:
         return "no", (f"different links ({fs.name}({fs.link.name}) vs "
                       f"{fl.name}({fl.link.name}))")
-    if fs.name != fl.name:
+    if families == "boundary":
         return "boundary", None
     fixed_ok = set(small.params.index) <= set(large.params.index)
     re_small, re_large = _random_terms(small), _random_terms(large)

@@ -22,9 +22,8 @@ from .laplace import InnerModeError, LaplaceObjective, ModeState
 
 def applies(model) -> bool:
     """True for a Poisson-log model whose only random term is (1 | g), unweighted."""
-    fam = model.family
     re = model.random_effects
-    if fam.name != "poisson" or fam.link.name != "log" or model.aux_designs:
+    if not model.family.is_poisson_log or model.aux_designs:
         return False
     if len(re.terms) != 1 or re.terms[0].size != 1 or model.weighted:
         return False

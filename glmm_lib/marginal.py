@@ -24,8 +24,7 @@ from .laplace import InnerModeError, LaplaceObjective, ModeState
 
 
 def applies(model) -> bool:
-    fam = model.family
-    return (fam.name == "gaussian" and fam.link.name == "identity" and not model.REML
+    return (model.family.is_normal_linear and not model.REML
             and model.random_effects.q > 0
             and all(d.shape[1] == 0 for d in model.aux_designs.values()))
 

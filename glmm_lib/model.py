@@ -49,7 +49,7 @@ class GLMMModel:
             zi_rhs = None
         self.family: Family = family
         self.REML = bool(REML)
-        if self.REML and not (family.name == "gaussian" and family.link.name == "identity"):
+        if self.REML and not family.is_normal_linear:
             raise GLMMInputError("REML is available for gaussian models with the identity link; "
                                  f"this model is {family.name}({family.link.name}); use ML")
         disp_rhs = parse_one_sided(dispformula, "dispformula")
@@ -118,8 +118,7 @@ class GLMMModel:
     @staticmethod
     def dispersion_parameter(family):
         """Name of the auxiliary parameter that dispformula models (None if there is none)."""
-        names = [p.name for p in family.aux_parameters if p.name not in ("zi", "log_df")]
-        return names[0] if names else None
+        return family.dispersion_parameter
 
     def aux_names(self, name):
         if self.aux_designs[name].shape[1] == 0:

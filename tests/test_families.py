@@ -345,3 +345,61 @@ def test_ascending_sums_survive_products_that_overflow():
         lg = fam.AscendingSums(y)(s)[0]
         expected = [math.fsum(math.log(si + j) for j in range(int(yi))) for yi, si in zip(y, s)]
         np.testing.assert_allclose(lg, expected, rtol=1e-14)
+
+
+def test_nbinom1_recomputes_its_sums_for_a_new_response():
+    """The NB1 family keeps the ascending sums of the response it last saw; a second
+    response (another model, or the distinct rows) must not reuse them."""
+    family = fam.get_family("nbinom1")
+    mu, aux = np.full(N, 2.5), {"log_phi": np.full(N, 0.4)}
+    first, second = _counts(), _counts()[::-1].copy()
+    family.loglik(first, mu, aux, np.ones(N))
+    phi = np.exp(0.4)
+    expected = stats.nbinom.logpmf(second, mu / phi, 1 / (1 + phi))
+    np.testing.assert_allclose(family.loglik(second, mu, aux, np.ones(N)), expected, rtol=1e-12)
+
+
+# ---------------------------------------------------------------- properties callers ask for
+
+# glmmTMB's definitions: dispformula models sigma() (not the t family's df), VarCorr shows a
+# "Residual" row for the gaussian family only, its summary reports sigma^2 for its
+# "classic" dispersion families (gaussian, Gamma, t); emmeans labels response-scale means
+# "prob" for binomial and "rate" for Poisson families; REML is for gaussian-identity models
+@pytest.mark.parametrize("make, dispersion, residual, sigma2, label, normal_linear, poisson_log", [
+    (lambda: fam.get_family("gaussian"), "log_sigma2", True, True, "response", True, False),
+    (lambda: fam.get_family("gaussian", "log"), "log_sigma2", True, True, "response", False, False),
+    (lambda: fam.get_family("poisson"), None, False, False, "rate", False, True),
+    (lambda: fam.get_family("poisson", "identity"), None, False, False, "rate", False, False),
+    (lambda: fam.get_family("binomial"), None, False, False, "prob", False, False),
+    (lambda: fam.get_family("nbinom1"), "log_phi", False, False, "response", False, False),
+    (lambda: fam.get_family("nbinom2"), "log_theta", False, False, "response", False, False),
+    (lambda: fam.get_family("Gamma"), "log_sigma", False, True, "response", False, False),
+    (lambda: fam.get_family("beta"), "log_phi", False, False, "response", False, False),
+    (lambda: fam.get_family("t"), "log_sigma", False, True, "response", False, False),
+    (lambda: fam.StudentT(df=3), "log_sigma", False, True, "response", False, False),
+    (lambda: fam.ZeroInflated(fam.get_family("poisson")), None, False, False, "rate", False, False),
+    (lambda: fam.ZeroInflated(fam.get_family("nbinom2")), "log_theta", False, False, "response",
+     False, False),
+])
+def test_family_properties(make, dispersion, residual, sigma2, label, normal_linear, poisson_log):
+    family = make()
+    assert family.dispersion_parameter == dispersion
+    assert family.has_residual_variance is residual
+    assert family.reports_sigma_squared is sigma2
+    assert family.response_scale_label == label
+    assert family.is_normal_linear is normal_linear
+    assert family.is_poisson_log is poisson_log
+    zero_inflated = isinstance(family, fam.ZeroInflated)
+    assert family.zero_inflation_parameter == ("zi" if zero_inflated else None)
+
+
+@pytest.mark.parametrize("small, large, relation", [
+    ("poisson", "poisson", "same"), ("poisson", "nbinom1", "boundary"),
+    ("poisson", "nbinom2", "boundary"), ("gaussian", "t", "boundary"),
+    ("nbinom1", "poisson", None), ("nbinom1", "nbinom2", None), ("binomial", "poisson", None),
+])
+def test_relation_between_families(small, large, relation):
+    assert fam.get_family(small).relation_to(fam.get_family(large)) == relation
+    zero_inflated = fam.ZeroInflated(fam.get_family(small))
+    if small in ("poisson", "nbinom1"):
+        assert zero_inflated.relation_to(fam.get_family(large)) == relation

@@ -26,8 +26,10 @@ import pytest
 
 import glmm_lib as gl
 from glmm_lib.model import GLMMModel
-from glmm_lib.summary import (Summary, coefficient_table, deparse_formula, format_c, format_pval,
-                              format_r, print_matrix, r_round, zapsmall)
+from glmm_lib.rstyle.deparse import deparse_formula
+from glmm_lib.rstyle.numbers import format_c, format_pval, format_r, r_round, zapsmall
+from glmm_lib.rstyle.printing import coefficient_table, print_matrix
+from glmm_lib.summary import Summary
 
 from test_glmmtmb import MODELS, OK, fit_arguments, load_data
 
