@@ -41,7 +41,11 @@ __all__ = ["EMMeans", "emmeans", "summarize_means", "ci_names", "stat_name"]
 
 
 def _response_label(family_name: str, link_name: str) -> str:
-    """emmeans' .std.link.labels: 'prob' for binomial families, 'rate' for Poisson ones."""
+    """emmeans' .std.link.labels: 'prob' for binomial families, 'rate' for Poisson ones.
+
+    It reads the family's name until the families state this label themselves
+    (issue 16: nothing outside the families package should compare family names).
+    """
     if link_name == "identity":
         return "emmean"
     if "binomial" in family_name:
