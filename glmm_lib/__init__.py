@@ -5,7 +5,8 @@ from . import diagnostics  # simulate_residuals & tests; plots: glmm_lib.diagnos
 from .errors import ConvergenceWarning, GLMMInputError, SingularFitWarning
 from .model import GLMMModel, glmm
 from .results import GLMMResults
-from .emmeans import cld, emmeans, pairs, plot_means
+from .emmeans import cld, emmeans, pairs
+from .means_plots import plot_means
 from .compare import compare
 
 __all__ = ["glmm", "GLMMModel", "GLMMResults", "families", "GLMMInputError",

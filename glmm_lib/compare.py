@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .emmeans import InferenceTable
+from .tables import InferenceTable
 from .errors import GLMMInputError
 
 __all__ = ["compare"]

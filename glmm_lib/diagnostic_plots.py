@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from . import diagnostics as dg
+from .diagnostics.residuals import check_residuals
 from .errors import GLMMInputError
 
 __all__ = ["plot_qq", "plot_residuals", "plot_residuals_by", "plot_diagnostics"]
@@ -50,7 +51,7 @@ def plot_qq(res, ax=None, tests=True):
     """Uniform QQ plot of the scaled residuals (observed against expected
     quantiles), annotated with the KS uniformity, dispersion and outlier
     tests as DHARMa's ``plotQQunif``."""
-    res = dg._check_res(res)
+    res = check_residuals(res)
     ax = _new_axes(ax)
     r = np.sort(res.scaled_residuals)
     n = r.size
@@ -97,7 +98,7 @@ def plot_residuals(res, ax=None, predictor=None, rank=True, quantreg=True,
     (see :func:`plot_residuals_by`).  Outliers (outside all simulations) are
     stars, red when the outlier test is significant.
     """
-    res = dg._check_res(res)
+    res = check_residuals(res)
     raw = res.fitted if predictor is None else predictor
     if xlabel is None:
         xlabel = "Model predictions" if predictor is None else \
@@ -169,7 +170,7 @@ def plot_residuals_by(res, column_or_values, ax=None, xlabel=None, rank=True):
     deviate; Levene test of equal spread between levels in the title); a
     numeric column goes to :func:`plot_residuals`.
     """
-    res = dg._check_res(res)
+    res = check_residuals(res)
     if isinstance(column_or_values, str):
         name = column_or_values
         if res.data is None or name not in res.data.columns:
@@ -241,7 +242,7 @@ def plot_diagnostics(res, title=None, figsize=(11, 5.0)):
     with quantile curves (right).  Returns the Figure."""
     import matplotlib.pyplot as plt
 
-    res = dg._check_res(res)
+    res = check_residuals(res)
     fig, (left, right) = plt.subplots(1, 2, figsize=figsize)
     plot_qq(res, ax=left)
     plot_residuals(res, ax=right)

@@ -10,6 +10,7 @@ p-values within 1e-3 absolute where the reference p > 1e-4.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 import json
@@ -21,9 +22,10 @@ import pytest
 from scipy import integrate, stats
 
 import glmm_lib as gl
-from glmm_lib.emmeans import (EMMInfo, _summarize_means, _table, letter_matrix, reference_grid)
+from glmm_lib.emmeans import EMMeans, ReferenceGrid, letter_matrix, reference_grid
 from glmm_lib.errors import GLMMInputError
 from glmm_lib.links import LINKS
+from glmm_lib.tables import TableResult
 
 FIX = Path(__file__).resolve().parent / "fixtures"
 REF_DIR = FIX / "emmeans_reference"
@@ -95,9 +97,12 @@ def fit(key):
 
 
 # ----------------------------------------------------------------------------- comparison helpers
-def assert_matches(mine: pd.DataFrame, ref: list, columns=None, where=""):
+def assert_matches(mine, ref: list, columns=None, where=""):
     """Row by row: text equal, df equal (None = Inf), p within P_ABS where p > P_MIN,
-    other numbers within REL relative."""
+    other numbers within REL relative.  ``mine``: a DataFrame or an emmeans result
+    (its ``.table``)."""
+    if isinstance(mine, TableResult):
+        mine = mine.table
     assert len(mine) == len(ref), f"{where}: {len(mine)} rows, R has {len(ref)}"
     columns = columns or list(ref[0])
     for c in columns:
@@ -129,33 +134,32 @@ def rows(table):
 # ============================================================================= shared reference
 def test_webworms_nbinom1_means_match_emmeans():
     emm = gl.emmeans(fit("ww_nb1"), "trt")
-    assert list(emm.columns) == ["trt", "response", "SE", "df", "lower.CL", "upper.CL"]
-    assert emm.attrs["estimate"] == "response"
+    assert list(emm.table.columns) == ["trt", "response", "SE", "df", "lower.CL", "upper.CL"]
+    assert emm.estimate == "response"
     assert_matches(emm, reference()["webworms_nbinom1_emmeans"], where="webworms means")
 
 
 def test_webworms_nbinom1_tukey_pairs_match_emmeans():
     pw = gl.pairs(gl.emmeans(fit("ww_nb1"), "trt"))
-    assert list(pw.columns) == ["contrast", "ratio", "SE", "df", "null", "t.ratio", "p.value"]
+    assert list(pw.table.columns) == ["contrast", "ratio", "SE", "df", "null", "t.ratio", "p.value"]
     assert_matches(pw, reference()["webworms_nbinom1_pairs_tukey"], where="webworms pairs")
 
 
 def test_orobanche_cell_means_match_emmeans():
     emm = gl.emmeans(fit("cs_glm"), ["extract", "gen"])
-    assert emm.attrs["estimate"] == "prob"
+    assert emm.estimate == "prob"
     assert_matches(emm, reference()["crowder_binomial_emmeans"], where="crowder means")
     # the formula form gives the same table
-    pd.testing.assert_frame_equal(pd.DataFrame(gl.emmeans(fit("cs_glm"), "~ extract * gen")),
-                                  pd.DataFrame(emm))
+    pd.testing.assert_frame_equal(gl.emmeans(fit("cs_glm"), "~ extract * gen").table, emm.table)
 
 
 def test_orobanche_odds_ratios_by_genotype_match_emmeans():
     pw = gl.pairs(gl.emmeans(fit("cs_glm"), "~ extract | gen"))
-    assert list(pw.columns) == ["contrast", "gen", "odds.ratio", "SE", "df", "null", "t.ratio",
+    assert list(pw.table.columns) == ["contrast", "gen", "odds.ratio", "SE", "df", "null", "t.ratio",
                                 "p.value"]
     assert_matches(pw, reference()["crowder_binomial_pairs_by_gen"], where="crowder pairs by gen")
     same = gl.pairs(gl.emmeans(fit("cs_glm"), "extract", by="gen"))
-    pd.testing.assert_frame_equal(pd.DataFrame(same), pd.DataFrame(pw))
+    pd.testing.assert_frame_equal(same.table, pw.table)
 
 
 def test_orobanche_plate_model_and_its_means():
@@ -210,7 +214,7 @@ def test_compact_letters_match_emmeans_cld():
         got = gl.cld(emm, **kwargs)
         assert_matches(got, rows(ref), where=f"webworms {key}")   # incl. .group (stripped)
         mono = [r[".group"][1:] for r in rows(ref)]              # emmeans pads with one space
-        assert list(got[".group_mono"]) == mono
+        assert list(got.table[".group_mono"]) == mono
     cells = gl.emmeans(fit("cs_glm"), ["extract", "gen"])
     assert_matches(gl.cld(cells), rows(ex["crowder"]["cld_cells"]), where="crowder cld")
     by = gl.emmeans(fit("cs_glm"), "~ gen | extract")
@@ -243,7 +247,7 @@ def test_reversed_link_and_asymptotic_pairs_match_emmeans():
     assert_matches(gl.pairs(gl.emmeans(m, "trt", type="link")), rows(ex["pairs_link"]),
                    where="link pairs")
     z = gl.emmeans(m, "trt", df=np.inf)
-    assert list(z.columns)[-2:] == ["asymp.LCL", "asymp.UCL"]
+    assert list(z.table.columns)[-2:] == ["asymp.LCL", "asymp.UCL"]
     assert_matches(z, rows(ex["emmeans_asymptotic"]), where="asymptotic means")
     assert_matches(gl.pairs(z), rows(ex["pairs_asymptotic"]), where="asymptotic pairs")
     assert_matches(gl.pairs(emm, confint=True), rows(ex["pairs_tukey_confint"]),
@@ -268,7 +272,7 @@ def test_averaging_families_and_labels_match_emmeans():
     sal = fit("sal_pois")
     assert sal.df_resid == ex["salamanders"]["df.resid"]
     spp = gl.emmeans(sal, "spp")
-    assert spp.attrs["estimate"] == "rate"
+    assert spp.estimate == "rate"
     assert_matches(spp, rows(ex["salamanders"]["emmeans_spp"]), where="spp means")
     assert_matches(gl.pairs(spp), rows(ex["salamanders"]["pairs_spp"]), where="spp pairs")
     assert_matches(gl.emmeans(sal, "mined"), rows(ex["salamanders"]["emmeans_mined"]),
@@ -288,10 +292,10 @@ def test_offset_models_match_emmeans(family):
     m = fit(f"owls_{family}")
     _check_model(entry, m)
     # the offset variable is set to its mean: log(mean(BroodSize)), not mean(log(BroodSize))
-    grid, levels, _ = reference_grid(m)
+    levels = reference_grid(m).levels
     assert levels["BroodSize"] == pytest.approx([entry["offset_check"]["mean_BroodSize"]])
     link = gl.emmeans(m, "FoodTreatment", type="link")
-    assert link["emmean"].iloc[0] == pytest.approx(
+    assert link.table["emmean"].iloc[0] == pytest.approx(
         entry["offset_check"]["emmean_link_Deprived"], rel=REL)
     assert_matches(link, rows(entry["emmeans_link"]), where="owls link")
     assert_matches(gl.emmeans(m, "FoodTreatment"), rows(entry["emmeans_response"]), where="owls")
@@ -314,7 +318,7 @@ def test_numeric_covariate_and_offset_model_matches_emmeans():
     entry = fixtures()["owls_nbinom1_arrival"]
     m = fit("owls_arrival")
     _check_model(entry, m)
-    _, levels, _ = reference_grid(m)
+    levels = reference_grid(m).levels
     assert levels["ArrivalTime"] == pytest.approx([entry["ArrivalTime_mean"]])
     emm = gl.emmeans(m, "FoodTreatment")
     assert_matches(emm, rows(entry["emmeans_response"]), where="arrival")
@@ -335,7 +339,7 @@ def test_gamma_numeric_covariate_model_matches_emmeans():
     entry = fixtures()["gamma_log"]
     m = gl.glmm("y ~ trt + x + (1|g)", load_data("sim_gamma"), family="gamma", link="log")
     _check_model(entry, m)
-    _, levels, _ = reference_grid(m)
+    levels = reference_grid(m).levels
     assert levels["x"] == pytest.approx([entry["x_mean"]])
     emm = gl.emmeans(m, "trt")
     assert_matches(emm, rows(entry["emmeans_response"]), where="gamma")
@@ -358,7 +362,7 @@ def test_herbicide_designs_match_emmeans():
     m = fit("herbicide1")
     _check_model(entry, m)
     emm = gl.emmeans(m, "herbicide")
-    assert emm.attrs["estimate"] == "emmean"          # identity link
+    assert emm.estimate == "emmean"          # identity link
     assert_matches(emm, rows(entry["emmeans"]), where="herbicide I")
     for adjust in ("tukey", "holm", "bonferroni"):
         assert_matches(gl.pairs(emm, adjust=adjust), rows(entry[f"pairs_{adjust}"]),
@@ -444,20 +448,24 @@ def _numeric_gradient(f, x, h=1e-6):
 def test_delta_method_se_equals_finite_difference_propagation(key, specs):
     m = fit(key)
     emm = gl.emmeans(m, specs)
-    info = emm.attrs["emmeans"]
     beta, V = m.params.to_numpy(), m.cov_params().to_numpy()
     inv = m.family.link.inverse
+    table = emm.table
     for i in range(len(emm)):
-        g = _numeric_gradient(lambda b: inv(info.L[i] @ b + info.offset[i]), beta)
-        assert emm["SE"].iloc[i] == pytest.approx(np.sqrt(g @ V @ g), rel=1e-6)
-        assert emm[emm.attrs["estimate"]].iloc[i] == pytest.approx(
-            inv(info.L[i] @ beta + info.offset[i]), rel=1e-12)
+        g = _numeric_gradient(lambda b: inv(emm.L[i] @ b + emm.offset[i]), beta)
+        assert table["SE"].iloc[i] == pytest.approx(np.sqrt(g @ V @ g), rel=1e-6)
+        assert table[emm.estimate].iloc[i] == pytest.approx(
+            inv(emm.L[i] @ beta + emm.offset[i]), rel=1e-12)
     # ratios / odds ratios: SE of exp(difference) by the same propagation
-    pw = gl.pairs(emm, adjust="none")
+    contrasts = gl.pairs(emm, adjust="none")
+    pw = contrasts.table
+    # each ratio / odds ratio is exp(coefficients @ link-scale means)
+    assert pw[contrasts.estimate].to_numpy() == pytest.approx(
+        np.exp(contrasts.coefficients @ emm.eta), rel=1e-12)
     k = len(emm)
     pairs_idx = [(i, j) for i in range(k) for j in range(i + 1, k)]
     for r, (i, j) in enumerate(pairs_idx):
-        diff = info.L[i] - info.L[j]
+        diff = emm.L[i] - emm.L[j]
         g = _numeric_gradient(lambda b: np.exp(diff @ b), beta)
         assert pw["SE"].iloc[r] == pytest.approx(np.sqrt(g @ V @ g), rel=1e-6)
 
@@ -479,17 +487,18 @@ def _ptukey_integral(q, k, df):
 def _synthetic_emm(means, ses, df, link="identity"):
     k = len(means)
     levels = pd.DataFrame({"g": pd.Categorical([f"L{i}" for i in range(k)])})
-    info = EMMInfo(levels, ["g"], [], np.eye(k), np.zeros(k), np.asarray(means, float),
-                   np.diag(np.asarray(ses, float) ** 2), float(df), LINKS[link], "gaussian",
-                   "link", 0.95, "emmean")
-    return _table(_summarize_means(info), {"emmeans": info, "estimate": "emmean", "notes": []})
+    grid = ReferenceGrid(levels, {"g": list(levels["g"].cat.categories)}, ("g",), np.zeros(k))
+    return EMMeans(levels=levels, specs=("g",), by=(), L=np.eye(k), offset=np.zeros(k),
+                   beta=np.asarray(means, float), vcov=np.diag(np.asarray(ses, float) ** 2),
+                   df=float(df), level=0.95, link=LINKS[link], type="link", estimate="emmean",
+                   averaged_over=(), grid=grid, notes=())
 
 
 @pytest.mark.parametrize("k,df", [(3, 12), (4, np.inf), (5, 30)])
 def test_tukey_adjustment_equals_studentized_range_integral(k, df):
     means = np.linspace(0, 1.6, k)
     emm = _synthetic_emm(means, np.full(k, 0.35), df)
-    pw = gl.pairs(emm)
+    pw = gl.pairs(emm).table
     for t, p in zip(pw["t.ratio" if np.isfinite(df) else "z.ratio"], pw["p.value"]):
         assert p == pytest.approx(_ptukey_integral(np.sqrt(2) * abs(t), k, df), abs=2e-6)
 
@@ -500,7 +509,7 @@ def test_tukey_adjustment_by_simulation():
     rng = np.random.default_rng(7)
     k, se = 4, 0.5
     emm = _synthetic_emm([0.0, 0.3, 1.1, 1.4], np.full(k, se), np.inf)
-    pw = gl.pairs(emm)
+    pw = gl.pairs(emm).table
     sims = rng.standard_normal((400_000, k)) * se
     max_z = (sims.max(axis=1) - sims.min(axis=1)) / (se * np.sqrt(2))
     for z, p in zip(pw["z.ratio"], pw["p.value"]):
@@ -512,9 +521,9 @@ def test_holm_bonferroni_sidak_agree_with_statsmodels():
     from statsmodels.stats.multitest import multipletests
 
     emm = _synthetic_emm([0.0, 0.25, 0.5, 1.2, 1.3], [0.3, 0.35, 0.3, 0.4, 0.3], 40)
-    raw = gl.pairs(emm, adjust="none")["p.value"].to_numpy()
+    raw = gl.pairs(emm, adjust="none").table["p.value"].to_numpy()
     for ours, theirs in [("holm", "holm"), ("bonferroni", "bonferroni"), ("sidak", "sidak")]:
-        got = gl.pairs(emm, adjust=ours)["p.value"].to_numpy()
+        got = gl.pairs(emm, adjust=ours).table["p.value"].to_numpy()
         assert got == pytest.approx(multipletests(raw, method=theirs)[1], rel=1e-12, abs=1e-15)
 
 
@@ -541,7 +550,8 @@ def _grid_data():
 def test_reference_grid_covariates_two_valued_and_offsets():
     d = _grid_data()
     m = gl.glmm("y ~ trt * sex + x + z + offset(log(area)) + (1|block)", d, family="poisson")
-    grid, levels, factor_like = reference_grid(m)
+    ref_grid = reference_grid(m)
+    grid, levels, factor_like = ref_grid.frame, ref_grid.levels, ref_grid.factors
     assert levels["x"] == pytest.approx([d.x.mean()])
     assert levels["z"] == [0.0, 1.0] and "z" in factor_like
     assert levels["area"] == pytest.approx([d.area.mean()])
@@ -556,13 +566,13 @@ def test_reference_grid_covariates_two_valued_and_offsets():
                 eta = b["(Intercept)"] + b["x"] * d.x.mean() + b["z"] * z + np.log(d.area.mean())
                 eta += b.get(f"trt{t}", 0.0) + b.get(f"sex{s}", 0.0) + b.get(f"trt{t}:sex{s}", 0.0)
                 cells.append(eta)
-        assert emm["emmean"].iloc[i] == pytest.approx(np.mean(cells), rel=1e-10)
+        assert emm.table["emmean"].iloc[i] == pytest.approx(np.mean(cells), rel=1e-10)
     assert "sex, z" in repr(emm)
     # offset=: a value on the link scale replaces log(mean(area)); at= fixes covariates
-    shift = gl.emmeans(m, "trt", type="link", offset=0)["emmean"].to_numpy()
-    assert shift == pytest.approx(emm["emmean"].to_numpy() - np.log(d.area.mean()), rel=1e-10)
-    at = gl.emmeans(m, "trt", type="link", at={"x": 12.0, "z": 1.0})["emmean"].to_numpy()
-    expect = emm["emmean"].to_numpy() + b["x"] * (12.0 - d.x.mean()) + b["z"] * 0.5
+    shift = gl.emmeans(m, "trt", type="link", offset=0).table["emmean"].to_numpy()
+    assert shift == pytest.approx(emm.table["emmean"].to_numpy() - np.log(d.area.mean()), rel=1e-10)
+    at = gl.emmeans(m, "trt", type="link", at={"x": 12.0, "z": 1.0}).table["emmean"].to_numpy()
+    expect = emm.table["emmean"].to_numpy() + b["x"] * (12.0 - d.x.mean()) + b["z"] * 0.5
     assert at == pytest.approx(expect, rel=1e-10)
 
 
@@ -572,13 +582,13 @@ def test_offset_argument_is_a_static_offset_at_its_mean():
     as_argument = gl.glmm("y ~ trt + (1|block)", d.assign(la=np.log(d.area)), family="poisson",
                           offset="la")
     assert as_argument.params.to_numpy() == pytest.approx(in_formula.params.to_numpy(), rel=1e-6)
-    e_formula = gl.emmeans(in_formula, "trt", type="link")["emmean"].to_numpy()
-    e_argument = gl.emmeans(as_argument, "trt", type="link")["emmean"].to_numpy()
+    e_formula = gl.emmeans(in_formula, "trt", type="link").table["emmean"].to_numpy()
+    e_argument = gl.emmeans(as_argument, "trt", type="link").table["emmean"].to_numpy()
     # emmeans: log(mean(area)) for offset() in the formula, mean(log(area)) for the argument
     gap = np.log(d.area.mean()) - np.mean(np.log(d.area))
     assert e_formula - e_argument == pytest.approx(np.full(3, gap), rel=1e-5)
-    assert gl.emmeans(as_argument, "trt", type="link", offset=0)["emmean"].to_numpy() == \
-        pytest.approx(gl.emmeans(in_formula, "trt", type="link", offset=0)["emmean"].to_numpy(),
+    assert gl.emmeans(as_argument, "trt", type="link", offset=0).table["emmean"].to_numpy() == \
+        pytest.approx(gl.emmeans(in_formula, "trt", type="link", offset=0).table["emmean"].to_numpy(),
                       rel=1e-5)
 
 
@@ -628,13 +638,18 @@ def test_inputs_are_checked():
         gl.emmeans(m, "trt", at={"depth": 3})
 
 
-def test_tables_survive_copies_and_print_notes():
+def test_results_are_immutable_and_print_notes():
     emm = gl.emmeans(fit("ww_nb1"), "trt")
     text = repr(emm)
     assert "Confidence level used: 0.95" in text and "back-transformed from the log scale" in text
-    copy = emm.copy()
-    assert isinstance(copy, pd.DataFrame)
-    pd.testing.assert_frame_equal(pd.DataFrame(gl.pairs(copy)), pd.DataFrame(gl.pairs(emm)))
+    assert "Confidence level used: 0.95" in emm._repr_html_()
+    before = gl.pairs(emm).table
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        emm.level = 0.5
+    changed = emm.table              # a fresh DataFrame: changing it leaves the means alone
+    changed["response"] = 0.0
+    assert (emm.table["response"] > 0).all() and len(emm) == 4
+    pd.testing.assert_frame_equal(gl.pairs(emm).table, before)
     text = repr(gl.pairs(emm))
     assert "P value adjustment: tukey method for comparing a family of 4 estimates" in text
     assert "Tests are performed on the log scale" in text
