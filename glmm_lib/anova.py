@@ -23,17 +23,17 @@ def anova(fit, type=3, ddf="Satterthwaite") -> pd.DataFrame:
     if kind is None:
         raise GLMMInputError(f"type must be 1 (sequential) or 3 (SAS type III), got {type!r}")
     method = method_name(ddf)
-    parts, _ = method_object(fit, method)
+    parts = method_object(fit, method)[0].parts
     built = hypotheses.type1(parts) if kind == 1 else hypotheses.type3(parts)
     rows = {label: f_table_row(fit, L, method) for label, L in built.items() if L.shape[0]}
     table = pd.DataFrame.from_dict(rows, orient="index",
                                    columns=["Sum Sq", "Mean Sq", "NumDF", "DenDF", "F value",
                                             "Pr(>F)"])
-    label = {"Satterthwaite": "Satterthwaite's", "Kenward-Roger": "Kenward-Roger's"}.get(
-        method, f"{method}")
-    table.attrs["heading"] = (f"Type {_TYPES[kind]} Analysis of Variance Table with {label} "
-                              "method" if label.endswith("'s") else
-                              f"Type {_TYPES[kind]} Analysis of Variance Table, {label} df")
+    described = {"Satterthwaite": "with Satterthwaite's method",
+                 "Kenward-Roger": "with Kenward-Roger's method",
+                 "residual": "with residual df (n - rank X)",
+                 "asymptotic": "with asymptotic (chi-square) tests"}[method]
+    table.attrs["heading"] = f"Type {_TYPES[kind]} Analysis of Variance Table {described}"
     table.attrs["ddf"] = method
     table.attrs["hypotheses"] = built
     return table

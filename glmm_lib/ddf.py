@@ -63,22 +63,22 @@ class _Plain:
 
 
 def method_object(fit, method):
+    """(LMMAlgebra, the method's object) for a fit, made once."""
     entry = _CACHE.setdefault(fit, {})
     if method not in entry:
         if "algebra" not in entry:
-            parts = lmm_parts(fit)
-            entry["parts"], entry["algebra"] = parts, LMMAlgebra(parts)
+            entry["algebra"] = LMMAlgebra(lmm_parts(fit))
         algebra = entry["algebra"]
         if method == "Satterthwaite":
             entry[method] = Satterthwaite(algebra)
         elif method == "Kenward-Roger":
             entry[method] = KenwardRoger(algebra)
         elif method == "residual":
-            X = entry["parts"].X
+            X = algebra.parts.X
             entry[method] = _Plain(algebra.Phi, float(X.shape[0] - np.linalg.matrix_rank(X)))
         else:
             entry[method] = _Plain(algebra.Phi, np.inf)
-    return entry["parts"], entry[method]
+    return entry["algebra"], entry[method]
 
 
 @dataclass
@@ -125,24 +125,24 @@ def linear_inference(fit, L, ddf="Satterthwaite", mean_square=False) -> LinearIn
     F test of L beta = 0, by the ``ddf`` method.  ``L``: array (rows x coefficients) or a
     DataFrame whose columns are coefficient names."""
     method = method_name(ddf)
-    parts, obj = method_object(fit, method)
-    L = _as_matrix(L, parts.names)
+    algebra, obj = method_object(fit, method)
+    L = _as_matrix(L, algebra.parts.names)
     cov = obj.covariance
     se = np.sqrt(np.einsum("ij,jk,ik->i", L, cov, L))
-    return LinearInference(method, L, parts.beta, cov, L @ parts.beta, se, obj.row_df(L),
-                           parts.sigma2, obj)
+    return LinearInference(method, L, algebra.beta, cov, L @ algebra.beta, se, obj.row_df(L),
+                           algebra.parts.sigma2, obj)
 
 
 def f_table_row(fit, L, ddf):
     """One row of lmerTest's ANOVA table for the hypothesis L beta = 0: Sum Sq, Mean Sq, NumDF,
     DenDF, F value, Pr(>F).  The mean square is the unscaled F times sigma^2."""
     method = method_name(ddf)
-    parts, obj = method_object(fit, method)
-    L = _as_matrix(L, parts.names)
-    result = obj.f_test(L, parts.beta)
+    algebra, obj = method_object(fit, method)
+    L = _as_matrix(L, algebra.parts.names)
+    result = obj.f_test(L, algebra.beta)
     F, q, den = result[:3]
     unscaled = result[3] if len(result) > 3 else F
-    mean_sq = unscaled * parts.sigma2
+    mean_sq = unscaled * algebra.parts.sigma2
     return {"Sum Sq": mean_sq * q, "Mean Sq": mean_sq, "NumDF": q, "DenDF": den,
             "F value": F, "Pr(>F)": f_sf(F, q, den)}
 

@@ -24,9 +24,9 @@ from .variance_parameters import parametrize
 
 
 class LMMAlgebra:
-    def __init__(self, parts):
+    def __init__(self, parts, native_parameters=False):
         self.parts = parts
-        self.param = parametrize(parts)
+        self.param = parametrize(parts, native=native_parameters)
         n = parts.nobs
         V = np.diag(parts.sigma2 * parts.residual_scale)
         for term in parts.terms:
@@ -43,6 +43,10 @@ class LMMAlgebra:
         self.VinvX = self.Vinv @ X
         self.Phi = np.linalg.inv(X.T @ self.VinvX)
         self.Phi = 0.5 * (self.Phi + self.Phi.T)
+        # beta_hat is the GLS estimate at the fitted variances (under REML and ML alike);
+        # solved here from V, which stays well conditioned when sigma is fixed near zero
+        # (dispformula = ~0) and the penalized system of the fit is not
+        self.beta = self.Phi @ (self.VinvX.T @ parts.y)
         # U_b' V^-1 for every block b (terms, then the residual with U = I)
         self._UtVinv = [term.Z.T @ self.Vinv for term in parts.terms] + [self.Vinv]
         self._Us = [term.Z for term in parts.terms]

@@ -41,7 +41,6 @@ class RandomTermParts:
 class LMMParts:
     X: np.ndarray                  # (n, p) fixed-effects design
     y: np.ndarray                  # response minus offset
-    beta: np.ndarray               # estimates
     names: list                    # coefficient names, as R prints them
     REML: bool
     terms: list                    # RandomTermParts
@@ -99,7 +98,7 @@ def lmm_parts(fit) -> LMMParts:
             for factor in term.factors if factor.expr != "1"]
     return LMMParts(
         X=np.asarray(model.X, float), y=np.asarray(model.y - model.offset, float),
-        beta=fit.params.to_numpy(dtype=float), names=list(fixed.names), REML=bool(fit.REML),
+        names=list(fixed.names), REML=bool(fit.REML),
         terms=terms, sigma2=float(fit.sigma) ** 2,
         residual_scale=1.0 / np.asarray(model.weights, float), sigma2_free=n_disp == 1,
         fixed_terms=fixed_terms, term_factors=term_factors, data=fixed.source)

@@ -53,12 +53,14 @@ def _sigma_derivatives(structure, theta):
     return [d @ lam.T + lam @ d.T for d in structure.jacobian(theta)]
 
 
-def parametrize(parts) -> Parametrization:
+def parametrize(parts, native=False) -> Parametrization:
+    """The parameters of V; ``native`` keeps every structure's own parameters (the path of
+    curved structures, which a test runs on a ``us`` term against lmerTest)."""
     params, second = [], {}
     for t, term in enumerate(parts.terms):
         structure = term.structure
         entries = _free_entries(structure)
-        if len(entries) == structure.n_params:
+        if len(entries) == structure.n_params and not native:
             cov = structure.covariance(term.theta)
             for i, j in entries:
                 unit = np.zeros((term.size, term.size))

@@ -133,6 +133,48 @@ def test_joint_test_of_rank_deficient_contrasts(oats_fit):
         _close(joint["DenDF"], row["DenDF"], 1e-6)
 
 
+def test_fixed_residual_variance_reproduces_the_split_plot(oats_fit):
+    """dispformula = ~0 with the subplot as a random term is the same model as the oats fit:
+    the same tables as lmerTest's (sigma^2 then is not a variance parameter of V)."""
+    fx = json.loads((FIXTURES / "ddf_oats.json").read_text())
+    fit = gl.glmm("yield ~ nitro * Variety + (1|Block) + (1|Block:Variety) "
+                  "+ (1|Block:Variety:nitro)", datasets.load("yates_oats"), REML=True,
+                  dispformula="~0")
+    for method in ("Satterthwaite", "Kenward-Roger"):
+        table = gl.anova(fit, type=3, ddf=method)
+        expected = fx["anova"][f"type3_{method}"]
+        for column in ("DenDF", "F value", "Pr(>F)"):
+            _close(table[column], expected[column], TOL[column])
+        coef = coef_table_ddf(fit, method)
+        for column in ("Std. Error", "df", "t value"):
+            _close(coef[column], fx["coef"][method][column], TOL[column])
+
+
+def test_satterthwaite_df_do_not_depend_on_the_parametrization():
+    """Curved structures (cs, ar1) are differentiated in their own parameters, with the
+    second derivatives of V.  On sleepstudy's us term that path (log SDs and glmmTMB's
+    correlation parameter) must give lmerTest's df as the covariance-element path does."""
+    from glmm_lib.lmm_algebra import LMMAlgebra
+    from glmm_lib.lmm_parts import lmm_parts
+    from glmm_lib.satterthwaite import Satterthwaite
+
+    fx = json.loads((FIXTURES / "ddf_sleepstudy.json").read_text())
+    fit = gl.glmm(fx["formula"], datasets.load("belenky_sleepstudy"), REML=True)
+    algebra = LMMAlgebra(lmm_parts(fit), native_parameters=True)
+    assert not algebra.param.linear_in_v
+    df = Satterthwaite(algebra).row_df(np.eye(2))
+    _close(df, fx["coef"]["Satterthwaite"]["df"], TOL["df"])
+
+
+def test_kenward_roger_refuses_a_curved_structure():
+    fit = gl.glmm("weight ~ trt * week + (1|room) + ar1(time + 0 | pig)",
+                  datasets.load("swine_weights"), REML=True)
+    with pytest.raises(gl.GLMMInputError, match="cs or ar1 term: use ddf='Satterthwaite'"):
+        gl.anova(fit, ddf="Kenward-Roger")
+    table = gl.anova(fit, ddf="Satterthwaite")
+    assert np.all(np.isfinite(table["DenDF"])) and np.all(table["DenDF"] > 1)
+
+
 @pytest.mark.parametrize("bad, match", [
     (dict(ddf="kenward"), "ddf must be one of"),
     (dict(type=2), "type must be 1"),
