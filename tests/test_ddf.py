@@ -204,3 +204,10 @@ def test_too_many_rows_for_dense_algebra_is_refused(oats_fit, monkeypatch):
     fit = gl.glmm("yield ~ nitro + (1 | Block)", datasets.load("yates_oats"), REML=True)
     with pytest.raises(gl.GLMMInputError, match="limited to 50 rows"):
         gl.anova(fit)
+
+
+def test_a_dispersion_model_is_refused():
+    fit = gl.glmm("yield ~ nitro + (1 | Block)", datasets.load("yates_oats"),
+                  dispformula="~Variety")
+    with pytest.raises(gl.GLMMInputError, match="constant residual variance"):
+        coef_table_ddf(fit)
