@@ -8,7 +8,8 @@ from .results import GLMMResults
 from .emmeans import cld, emmeans, pairs
 from .means_plots import plot_means
 from .compare import compare
+from .anova import anova
 
 __all__ = ["glmm", "GLMMModel", "GLMMResults", "families", "GLMMInputError",
            "ConvergenceWarning", "SingularFitWarning",
-           "emmeans", "pairs", "cld", "plot_means", "compare"]
+           "emmeans", "pairs", "cld", "plot_means", "compare", "anova"]
