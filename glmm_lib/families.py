@@ -28,10 +28,11 @@ class AuxParameter:
     """A per-observation parameter of the density besides the mean.
 
     ``name`` is used for labels ("dispersion"), ``start`` is the optimizer's
-    starting value on the internal scale.
+    starting value on the internal scale, ``kind`` one of ``glmm_lib.parameters.Kind``'s.
     """
     name: str
     start: float = 0.0
+    kind: str = "dispersion"
 
 
 @dataclass
@@ -645,7 +646,7 @@ class StudentT(Family):
             raise GLMMInputError(f"the t family's df must be positive, got {df!r}")
         self.df = df
         self.aux_parameters = (AuxParameter("log_sigma"),) if df is not None else \
-            (AuxParameter("log_sigma"), AuxParameter("log_df", np.log(5.0)))
+            (AuxParameter("log_sigma"), AuxParameter("log_df", np.log(5.0), "shape"))
 
     def __repr__(self):
         return f"t(link={self.link.name!r}, df={'estimated' if self.df is None else self.df})"
@@ -717,7 +718,7 @@ class ZeroInflated(Family):
         self.link = base.link
         self.name = base.name
         self.links = base.links
-        self.aux_parameters = tuple(base.aux_parameters) + (AuxParameter("zi", -1.0),)
+        self.aux_parameters = tuple(base.aux_parameters) + (AuxParameter("zi", -1.0, "zero_inflation"),)
 
     def __repr__(self):
         return f"ZeroInflated({self.base!r})"
