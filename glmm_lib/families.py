@@ -718,7 +718,8 @@ class ZeroInflated(Family):
         self.link = base.link
         self.name = base.name
         self.links = base.links
-        self.aux_parameters = tuple(base.aux_parameters) + (AuxParameter("zi", -1.0, "zero_inflation"),)
+        self.aux_parameters = tuple(base.aux_parameters) + (
+            AuxParameter("zi", -1.0, "zero_inflation"),)
 
     def __repr__(self):
         return f"ZeroInflated({self.base!r})"
