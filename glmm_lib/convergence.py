@@ -30,7 +30,8 @@ class Convergence:
 def check_convergence(model, summary, state) -> Convergence:
     """Judge the end point from the optimizer's ``summary`` and the final ``state``
     (its Hessian and inner mode); warn about every problem found."""
-    names, p, hessian = summary.parameter_names, summary.end, state.hessian
+    table, p, hessian = state.parameters, summary.end, state.hessian
+    names = table.names
     problems = []
     max_grad = float(np.max(np.abs(summary.final_gradient), initial=0.0))
     if not np.isfinite(summary.final_value):
@@ -45,7 +46,7 @@ def check_convergence(model, summary, state) -> Convergence:
         eig = np.linalg.eigvalsh(hessian)
         if eig[0] < 1e-10 * eig[-1]:
             weakest = int(np.argmax(np.abs(np.linalg.eigh(hessian)[1][:, 0])))
-            if summary.parameters[weakest].kind is Kind.LOG_SD and p[weakest] < np.log(1e-4):
+            if table[weakest].kind is Kind.LOG_SD and p[weakest] < np.log(1e-4):
                 problems.append(f"singular fit: {names[weakest]} runs to zero (SD "
                                 f"{np.exp(p[weakest]):.2g}); the model is simpler than written, "
                                 "consider dropping that random term")
@@ -57,7 +58,7 @@ def check_convergence(model, summary, state) -> Convergence:
     else:
         problems.append("non-positive-definite Hessian: the standard errors are not reliable "
                         "(often a variance estimated at zero or a parameter not identified)")
-    singular = _singular_terms(model, p[summary.parameters.layout.theta])
+    singular = _singular_terms(model, p[table.layout.theta])
     for s in singular:
         warnings.warn(f"singular fit: the {s} is estimated at (nearly) zero", SingularFitWarning,
                       stacklevel=_STACKLEVEL)

@@ -46,8 +46,10 @@ class GLMMModel:
         self.fixed = FixedEffects.from_frame(self.formula.fixed, self.frame.data)
         terms = [build_term(spec, self.frame.data) for spec in self.formula.random]
         self.random_effects = RandomEffects(terms, self.frame.nobs)
-        self.auxiliary = auxiliary_designs(self.options, self.frame.data, self.frame.nobs)
+        aux = self.auxiliary = auxiliary_designs(self.options, self.frame.data, self.frame.nobs)
+        self.aux_fixed, self.aux_designs, self.aux_offsets = aux.fixed, aux.designs, aux.offsets
         self.parameters = self._parameter_table()
+        self.layout: ParameterLayout = self.parameters.layout
         n_params, n = len(self.parameters), self.frame.nobs
         if n_params >= n:
             raise GLMMInputError(f"the model has {n_params} parameters but only {n} rows of data")
@@ -88,22 +90,6 @@ class GLMMModel:
     @property
     def nobs(self):
         return self.frame.nobs
-
-    @property
-    def layout(self) -> ParameterLayout:
-        return self.parameters.layout
-
-    @property
-    def aux_fixed(self) -> dict:
-        return self.auxiliary.fixed
-
-    @property
-    def aux_designs(self) -> dict:
-        return self.auxiliary.designs
-
-    @property
-    def aux_offsets(self) -> dict:
-        return self.auxiliary.offsets
 
     dispersion_parameter = staticmethod(dispersion_parameter)
 

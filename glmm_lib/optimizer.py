@@ -21,22 +21,15 @@ from .parameters import Kind, ParameterTable
 @dataclass(frozen=True)
 class OptSummary:
     """What the optimizer did, as plain data (so a fit can be explained or repeated)."""
-    parameters: ParameterTable      # what each entry of p is, with its bounds
     start: np.ndarray
     end: np.ndarray
+    parameter_names: list
+    bounds: list                    # (lower, upper) of each parameter on the optimizer's scale
     final_value: float              # the log-likelihood at ``end``
     final_gradient: np.ndarray      # dL/dp at ``end``
     n_evaluations: int              # inner modes solved
     n_gradients: int
     message: str                    # L-BFGS-B's
-
-    @property
-    def parameter_names(self) -> list:
-        return self.parameters.names
-
-    @property
-    def bounds(self) -> list:
-        return self.parameters.bounds
 
     def __str__(self):
         return "\n".join([f"message: {self.message}",
@@ -191,6 +184,7 @@ def optimize(objective, start, max_iter=1000, newton_steps=10):
         hessian = numeric_hessian(gradient_only, p, grad)
         p, value, grad, hessian = newton_polish(negative, gradient_only, p, value, grad, hessian,
                                                 newton_steps)
-    summary = OptSummary(objective.parameters, start, p, -value, -grad, objective.n_evaluations,
-                         counts["grad"], str(result.message))
+    table = objective.parameters
+    summary = OptSummary(start, p, table.names, table.bounds, -value, -grad,
+                         objective.n_evaluations, counts["grad"], str(result.message))
     return summary, hessian

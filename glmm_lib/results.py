@@ -32,7 +32,7 @@ class GLMMResults:
         self.state = state
         self.optimizer = optimizer
         self.convergence = convergence
-        self.parameters = optimizer.parameters
+        self.parameters = state.parameters
         self.layout = self.parameters.layout
         self.params = pd.Series(state.beta, index=model.fixed.names, name="Estimate")
         self.theta = optimizer.end[self.layout.theta]

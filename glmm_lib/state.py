@@ -9,10 +9,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .parameters import ParameterTable
+
 
 @dataclass(frozen=True)
 class FinalState:
-    params: np.ndarray       # p at the optimum (without beta under REML)
+    parameters: ParameterTable   # what each entry of p is (no fixed effects under REML)
+    params: np.ndarray       # p at the optimum
     value: float             # L(p) on every row of the model
     beta: np.ndarray
     beta_cov: np.ndarray     # Cov(beta_hat) as glmmTMB reports it
@@ -36,5 +39,5 @@ def final_state(objective, params, hessian, b_start=None) -> FinalState:
         except np.linalg.LinAlgError:
             cov = np.full_like(hessian, np.nan)
     beta, beta_cov = objective.fixed_effects(mode, cov)
-    return FinalState(params, mode.value, beta, beta_cov, hessian, cov, mode.b, mode.eta,
+    return FinalState(objective.parameters, params, mode.value, beta, beta_cov, hessian, cov, mode.b, mode.eta,
                       mode.aux, mode.A, mode.chol, mode.inner_converged)
