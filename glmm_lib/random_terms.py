@@ -20,6 +20,7 @@ from .covstruct import STRUCTURES, CovStructure
 from .errors import GLMMInputError
 from .fixed import FixedEffects
 from .formula import RandomTermSpec
+from .parameters import Parameter
 
 
 @dataclass
@@ -144,8 +145,8 @@ class RandomEffects:
         """The parameters of every term's structure, labelled ``theta:<name>|<group>``."""
         out = []
         for t in self.terms:
-            out += [replace(p, name=f"theta:{p.name}|{t.group_name}",
-                            natural_name=p.natural_name and f"{p.natural_name}|{t.group_name}")
+            out += [Parameter(f"theta:{p.name}|{t.group_name}", p.kind, p.transform, p.bounds,
+                              p.natural_name and f"{p.natural_name}|{t.group_name}")
                     for p in t.structure.parameters(t.term_names)]
         return out
 

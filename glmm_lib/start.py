@@ -69,12 +69,6 @@ def starting_values(model, glm_rows=None) -> np.ndarray:
     return start
 
 
-def _is_one_log_sd(term) -> bool:
-    """A term whose structure has one parameter, its log SD (a scalar us or diag term)."""
-    kinds = [p.kind for p in term.structure.parameters(term.term_names)]
-    return kinds == [Kind.LOG_SD]
-
-
 def _theta_start(model, beta, aux):
     """Variance parameters to start from: SD 1, except a random intercept's SD, which is
     estimated by moments from the GLM fit.
@@ -86,8 +80,11 @@ def _theta_start(model, beta, aux):
     stretch, the walk of log(sigma) from 0."""
     re = model.random_effects
     theta = re.theta_start()
-    intercepts = [k for k, t in enumerate(re.terms)
-                  if t.size == 1 and _is_one_log_sd(t) and np.all(t.design.X[:, 0] == 1.0)]
+    theta_parameters = model.parameters[model.parameters.layout.theta]
+    # a scalar term whose one parameter is its log SD (us or diag), on a column of ones
+    intercepts = [k for k, (t, sl) in enumerate(zip(re.terms, re.theta_slices))
+                  if [p.kind for p in theta_parameters[sl]] == [Kind.LOG_SD]
+                  and np.all(t.design.X[:, 0] == 1.0)]
     if not intercepts:
         return theta
     fam = model.family
