@@ -58,7 +58,8 @@ def resolve_options(family="gaussian", link=None, ziformula=None, dispformula=No
     else:
         zi_rhs = None
     REML = bool(REML)
-    if REML and not (family.name == "gaussian" and family.link.name == "identity"):
+    # REML integrates beta out exactly where log f is quadratic in eta: gaussian, identity link
+    if REML and not family.quadratic_in_eta:
         raise GLMMInputError("REML is available for gaussian models with the identity link; "
                              f"this model is {family.name}({family.link.name}); use ML")
     disp_rhs = _one_sided(dispformula, "dispformula")
