@@ -15,6 +15,8 @@ import scipy.sparse as sp
 from scipy.linalg import cho_solve
 from scipy.sparse.csgraph import connected_components
 
+from .errors import GLMMInputError
+
 # From this block size on, LAPACK's triangular solves one block at a time beat numpy's
 # batched LU solve, which factors the (already triangular) Cholesky factor again:
 # measured 0.27 ms against 1.0 ms for six 101 x 101 blocks; batched wins for many small ones.
@@ -52,7 +54,6 @@ class BlockStructure:
             n_comp, comp_of_col = q, np.arange(q)
         comp_sizes = np.bincount(comp_of_col, minlength=n_comp)
         if comp_sizes.max(initial=0) > self.LARGEST_DENSE_BLOCK:
-            from .errors import GLMMInputError
             raise GLMMInputError(
                 f"the random effects form one coupled block of {comp_sizes.max()} coefficients "
                 "(crossed factors with many levels); glmm_lib handles blocks up to "

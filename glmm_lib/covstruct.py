@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .parameters import LOG, Kind, Parameter, Transform
+
 _STEP = 1e-30
 
 
@@ -70,8 +72,20 @@ class CovStructure:
             corr = cov / np.outer(sd, sd)
         return {"sd": sd, "corr": corr if self.size > 1 else None}
 
-    def parameter_names(self, term_names):
+    def parameters(self, term_names) -> list:
+        """The structure's parameters in the order of theta, named for display."""
         raise NotImplementedError
+
+
+def _log_sds(term_names):
+    return [Parameter(f"log_sd({t})", Kind.LOG_SD, LOG, natural_name=f"sd_{t}")
+            for t in term_names]
+
+
+# correlations: each structure maps its parameters to them in its own way (``factor``)
+_UNIT_ROWS = Transform("normalised rows of a unit lower-triangular matrix")
+_CS_RHO = Transform("rho = lower + (1 - lower) expit(x), lower = -1/(size - 1)")
+_AR1_RHO = Transform("rho = x / sqrt(1 + x^2)", lambda x: x / np.sqrt(1 + x * x))
 
 
 class Unstructured(CovStructure):
@@ -120,11 +134,11 @@ class Unstructured(CovStructure):
             out.append(d)
         return out
 
-    def parameter_names(self, term_names):
-        names = [f"log_sd({t})" for t in term_names]
-        rows, cols = np.tril_indices(self.size, -1)
-        names += [f"corr_par({term_names[i]},{term_names[j]})" for i, j in zip(rows, cols)]
-        return names
+    def parameters(self, term_names):
+        # the strict lower triangle row by row, as np.tril_indices (which costs 20 us)
+        return _log_sds(term_names) + [
+            Parameter(f"corr_par({term_names[i]},{term_names[j]})", Kind.CORRELATION, _UNIT_ROWS)
+            for i in range(self.size) for j in range(i)]
 
 
 class Diagonal(CovStructure):
@@ -141,8 +155,8 @@ class Diagonal(CovStructure):
     def report(self, theta):
         return {"sd": np.exp(np.asarray(theta, float)), "corr": None}
 
-    def parameter_names(self, term_names):
-        return [f"log_sd({t})" for t in term_names]
+    def parameters(self, term_names):
+        return _log_sds(term_names)
 
 
 class CompoundSymmetry(CovStructure):
@@ -174,8 +188,8 @@ class CompoundSymmetry(CovStructure):
         out["rho"] = float(self.rho(np.asarray(theta, float)))
         return out
 
-    def parameter_names(self, term_names):
-        return [f"log_sd({t})" for t in term_names] + ["rho_par"]
+    def parameters(self, term_names):
+        return _log_sds(term_names) + [Parameter("rho_par", Kind.CORRELATION, _CS_RHO)]
 
 
 class AR1(CovStructure):
@@ -203,8 +217,9 @@ class AR1(CovStructure):
         out["rho"] = float(self.rho(np.asarray(theta, float)))
         return out
 
-    def parameter_names(self, term_names):
-        return ["log_sd", "rho_par"]
+    def parameters(self, term_names):
+        return [Parameter("log_sd", Kind.LOG_SD, LOG, natural_name="sd"),
+                Parameter("rho_par", Kind.CORRELATION, _AR1_RHO)]
 
 
 STRUCTURES = {"us": Unstructured, "diag": Diagonal, "cs": CompoundSymmetry, "ar1": AR1}

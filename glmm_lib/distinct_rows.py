@@ -23,9 +23,8 @@ class DistinctRows:
     """The attributes of a model that the Laplace objective reads, on distinct rows."""
 
     def __init__(self, model, first, weights):
-        self.source = model
         self.family = model.family
-        self.layout = model.layout
+        self.parameters = model.parameters
         self.X = np.ascontiguousarray(model.X[first])
         self.y = model.y[first]
         self.trials = model.trials[first]
@@ -36,9 +35,6 @@ class DistinctRows:
         self.random_effects = model.random_effects.take(first)
         self.aux_designs = {name: design[first] for name, design in model.aux_designs.items()}
         self.aux_offsets = model.aux_offsets
-
-    def parameter_names(self):
-        return self.source.parameter_names()
 
 
 def row_key(model, rows=slice(None)) -> np.ndarray:

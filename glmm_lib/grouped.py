@@ -103,9 +103,9 @@ class GroupedPoissonObjective(LaplaceObjective):
                                                     - (mu_sum * lam * r) @ Db))
         return out
 
-    def final_state(self, params) -> ModeState:
+    def final_state(self, params, b_start=None) -> ModeState:
         """The state with eta and A filled in, for predictions and residuals."""
-        state = self.mode(params)
+        state = self.mode(params, b_start=b_start)
         lam = state.group_terms[4]
         m = self.model
         state.A = np.full((m.nobs, 1), lam)

@@ -12,8 +12,8 @@ reparameterization of the random effects), and the unit prior keeps H well
 conditioned when a variance goes to zero.
 
 The gradient is exact: the envelope theorem for l and the implicit-function
-theorem for b_hat inside log det H (see ../shared notes, restated in the
-docstring of ``LaplaceObjective.gradient``).  Each evaluation is a few
+theorem for b_hat inside log det H (derived in the docstring of
+``LaplaceObjective.gradient``).  Each evaluation is a few
 vectorized passes over the rows plus batched algebra on the blocks of H.
 """
 from __future__ import annotations
@@ -21,36 +21,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-
-from .blocks import BlockStructure
-
-
-@dataclass
-class ParameterLayout:
-    """Where beta, theta and each auxiliary coefficient vector sit in p."""
-    n_beta: int
-    n_theta: int
-    aux_sizes: dict
-
-    @property
-    def beta(self):
-        return slice(0, self.n_beta)
-
-    @property
-    def theta(self):
-        return slice(self.n_beta, self.n_beta + self.n_theta)
-
-    def aux(self, name):
-        start = self.n_beta + self.n_theta
-        for key, size in self.aux_sizes.items():
-            if key == name:
-                return slice(start, start + size)
-            start += size
-        raise KeyError(name)
-
-    @property
-    def size(self):
-        return self.n_beta + self.n_theta + sum(self.aux_sizes.values())
 
 
 @dataclass
@@ -73,15 +43,18 @@ class InnerModeError(ArithmeticError):
 
 
 class LaplaceObjective:
+    """L(p) and its gradient for one model (or its distinct rows).  It remembers its last
+    mode to start the next one from: each fit, profile or Jacobian makes its own."""
+
     def __init__(self, model):
         self.model = model
         self.family = model.family
         self.re = model.random_effects
-        self.layout = model.layout
-        self.blocks = BlockStructure(self.re.cols, self.re.q) if self.re.q else None
+        self.parameters = model.parameters
+        self.layout = self.parameters.layout
+        self.blocks = self.re.blocks
         self._b_cache = np.zeros(self.re.q)
         self._last_state = None     # the previous mode, the base of the next starting point
-        self._cols0 = np.ascontiguousarray(self.re.cols[:, 0]) if self.re.K else None
         self.n_evaluations = 0
         # an auxiliary parameter whose linear predictor is an intercept (or fixed) is one
         # number for every row: kept as a scalar, the families skip per-row exp and log
@@ -91,9 +64,6 @@ class LaplaceObjective:
         self.constant = float(np.sum(model.weights * self.family.normalizer(model.y, model.trials)))
 
     # ---- the outer parameter vector -----------------------------------------
-    def parameter_names(self):
-        return self.model.parameter_names()
-
     def start(self, full_start):
         """Starting point from one laid out as (beta, theta, aux)."""
         return full_start
@@ -122,24 +92,6 @@ class LaplaceObjective:
             d.aux = {k: tuple(x * wt for x in v) for k, v in d.aux.items()}
         return d
 
-    def _Ab(self, A, b):
-        if self.re.K == 1:
-            return A[:, 0] * b[self._cols0]
-        return np.einsum("ik,ik->i", A, b[self.re.cols])
-
-    def _At(self, A, v):
-        if self.re.K == 1:
-            return np.bincount(self._cols0, weights=A[:, 0] * v, minlength=self.re.q)
-        return np.bincount(self.re.cols.ravel(), weights=(A * v[:, None]).ravel(), minlength=self.re.q)
-
-    def _factor(self, A, w, eta, aux):
-        chol = self.blocks.cholesky(self.blocks.assemble(A, w))
-        if chol is None:  # observed information not positive: Fisher scoring step instead
-            m = self.model
-            fisher = self.family.fisher_weights(eta, aux, m.trials) * m.weights
-            chol = self.blocks.cholesky(self.blocks.assemble(A, fisher))
-        return chol
-
     # ---- the inner problem -------------------------------------------------
     def mode(self, params, b_start=None, max_iter=100, tol=1e-9) -> ModeState:
         m = self.model
@@ -160,12 +112,12 @@ class LaplaceObjective:
             b = self._predicted_mode(params)
         else:
             b = self._b_cache.copy()
-        eta = fixed_eta + self._Ab(A, b)
+        eta = fixed_eta + self.re.times(A, b)
         d = self._derivs(eta, aux, need_all=False)
         objective = np.sum(d.loglik) - 0.5 * b @ b
         if not np.isfinite(objective) and b_start is None:   # try the last mode itself
             b = self._b_cache.copy()
-            eta = fixed_eta + self._Ab(A, b)
+            eta = fixed_eta + self.re.times(A, b)
             d = self._derivs(eta, aux, need_all=False)
             objective = np.sum(d.loglik) - 0.5 * b @ b
         if not np.isfinite(objective):  # the previous mode is no start here: begin at zero
@@ -178,7 +130,7 @@ class LaplaceObjective:
                                      "(for example a mean outside the family's range)")
         converged = False
         for iteration in range(1, max_iter + 1):
-            gradient = self._At(A, d.g) - b
+            gradient = self.re.transpose_times(A, d.g) - b
             chol = self.blocks.cholesky(self.blocks.assemble(A, d.w))
             observed = chol is not None
             if not observed:  # observed information not positive: a Fisher scoring step
@@ -198,7 +150,7 @@ class LaplaceObjective:
             scale = 1.0
             while True:
                 b_new = b + scale * step
-                eta_new = fixed_eta + self._Ab(A, b_new)
+                eta_new = fixed_eta + self.re.times(A, b_new)
                 d_new = self._derivs(eta_new, aux, need_all=last_step and scale == 1.0)
                 objective_new = np.sum(d_new.loglik) - 0.5 * b_new @ b_new
                 if np.isfinite(objective_new) and objective_new >= objective - 1e-12 * abs(objective):
@@ -244,13 +196,18 @@ class LaplaceObjective:
         dtheta = dp[lay.theta]
         if np.any(dtheta):
             dA = self.re.values_change(last.params[lay.theta], dtheta)
-            deta += self._Ab(dA, last.b)
-            rhs += self._At(dA, d.g)
+            deta += self.re.times(dA, last.b)
+            rhs += self.re.transpose_times(dA, d.g)
         v = -d.w * deta
         for name, (_, g_a, _) in d.aux.items():
             v += g_a * (m.aux_designs[name] @ dp[lay.aux(name)])
-        predicted = last.b + self.blocks.solve(last.chol, rhs + self._At(last.A, v))
+        predicted = last.b + self.blocks.solve(last.chol, rhs + self.re.transpose_times(last.A, v))
         return predicted if np.all(np.isfinite(predicted)) else last.b.copy()
+
+    @property
+    def last_mode(self) -> ModeState | None:
+        """The last mode found (its b starts the mode of another objective nearby)."""
+        return self._last_state
 
     def final_state(self, params, b_start=None) -> ModeState:
         """The state at the optimum handed to the results, auxiliary values per row."""
@@ -261,6 +218,10 @@ class LaplaceObjective:
             state = self.mode(params, b_start=b_start)
         state.aux = self.aux_values(params, per_row=True)
         return state
+
+    def fixed_effects(self, state, cov):
+        """beta and its covariance, from p at the optimum and the inverse Hessian."""
+        return state.params[self.layout.beta], cov[self.layout.beta, self.layout.beta]
 
     # ---- objective and gradient --------------------------------------------
     def value(self, params):
@@ -300,8 +261,8 @@ class LaplaceObjective:
             return out
         A, b, cols = state.A, state.b, self.re.cols
         Ma, lev = self._leverages(state)
-        r = self.blocks.solve(state.chol, self._At(A, lev * d.w3))
-        Ar = self._Ab(A, r)
+        r = self.blocks.solve(state.chol, self.re.transpose_times(A, lev * d.w3))
+        Ar = self.re.times(A, r)
         score = d.g - 0.5 * lev * d.w3 + 0.5 * d.w * Ar
         out[lay.beta] = m.X.T @ score
         # every dL/dtheta_k above is sum_il (D_k)_il Q_il for this one row-wise Q

@@ -81,7 +81,7 @@ class GaussianMarginalObjective(LaplaceObjective):
             pieces.append((rows, local, size, vinv_a, alpha, bc))
         for rows, local, size, vinv_a, alpha, bc in pieces:   # scatter E(b|y) back
             b[self.re.cols[rows].ravel()] = bc[local.ravel()]
-        eta = m.X @ beta + self._Ab(A, b) + m.offset
+        eta = m.X @ beta + self.re.times(A, b) + m.offset
         state = ModeState(params, b, eta, aux, A, [], float(value), True, 1)
         state.pieces = pieces
         return state
@@ -100,8 +100,8 @@ class GaussianMarginalObjective(LaplaceObjective):
         out[lay.beta] = m.X.T @ alpha_full
         return out
 
-    def final_state(self, params) -> ModeState:
-        state = self.mode(params)
+    def final_state(self, params, b_start=None) -> ModeState:
+        state = self.mode(params, b_start=b_start)
         state.aux = self.aux_values(params, per_row=True)
         w = 1.0 / np.exp(state.aux["log_sigma2"])
         state.chol = self.blocks.cholesky(self.blocks.assemble(state.A, w))

@@ -9,22 +9,30 @@ the SD goes to zero is reported as an SD of 0 (the profile is flat there).
 """
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 import scipy.optimize
 from scipy import stats
 
+from .errors import GLMMInputError
 from .laplace import InnerModeError
+from .objectives import make_objective
+from .parameters import Kind
+
+# profiled: the variance parameters, and the intercepts of the log-scale auxiliary ones
+_VARIANCE_KINDS = (Kind.LOG_SD, Kind.CORRELATION)
+_LOG_SCALE_AUX_KINDS = (Kind.DISPERSION, Kind.SHAPE)
 
 
 class _Profiler:
     def __init__(self, fit):
-        self.fit = fit
-        self.objective = fit._objective
+        # its own objective (on the distinct rows: the same likelihood, fewer rows), started
+        # at the fit's modes
+        self.objective = make_objective(fit.model, on_distinct_rows=True)
         self.best = fit.optimizer.end.copy()
+        self.bounds = fit.parameters.bounds
         self.llf = fit.llf
+        self.objective.mode(self.best, b_start=fit.state.b)
 
     def profile_value(self, index, value, start):
         """max over the other parameters of L with p[index] = value."""
@@ -43,6 +51,7 @@ class _Profiler:
 
         with np.errstate(all="ignore"):
             result = scipy.optimize.minimize(negative, start[free], jac=True, method="L-BFGS-B",
+                                             bounds=[b for b, f in zip(self.bounds, free) if f],
                                              options={"ftol": 1e-13, "gtol": 1e-8, "maxiter": 500})
         point = start.copy()
         point[free] = result.x
@@ -77,19 +86,17 @@ def profile_intervals(fit, level=0.95, parameters=None) -> pd.DataFrame:
     """Profile intervals for the variance, correlation and dispersion parameters.
 
     Rows are named by ``fit.optimizer.parameter_names``; columns give the estimate
-    and limits on the optimizer's (internal) scale, and, for log-SD parameters and
-    log dispersions, on the natural scale (``sd_*`` / ``natural_*``)."""
-    names = fit.optimizer.parameter_names
-    lay = fit.layout
-    candidates = list(range(lay.theta.start, lay.theta.stop))
-    candidates += [i for i, n in enumerate(names) if n.startswith(("log_", "theta:")) and
-                   i not in candidates and "~(Intercept)" in n]
+    and limits on the optimizer's (internal) scale, and, for log-SD parameters, on the
+    natural scale (``natural_*``, the SD)."""
+    table = fit.parameters
+    names = table.names
+    candidates = table.where(*_VARIANCE_KINDS)
+    candidates += [i for i in table.where(*_LOG_SCALE_AUX_KINDS) if table[i].intercept]
     if parameters is not None:
         wanted = set(parameters)
         candidates = [i for i in candidates if names[i] in wanted]
         missing = wanted - {names[i] for i in candidates}
         if missing:
-            from .errors import GLMMInputError
             raise GLMMInputError(f"no variance parameter named {sorted(missing)}; choose from "
                                  f"{[names[i] for i in candidates]}")
     cutoff = stats.chi2.ppf(level, 1) / 2
@@ -98,13 +105,13 @@ def profile_intervals(fit, level=0.95, parameters=None) -> pd.DataFrame:
     rows = []
     for i in candidates:
         se = np.sqrt(cov[i, i]) if cov[i, i] > 0 else np.nan
-        is_log_sd = "log_sd" in names[i]
+        is_log_sd = table[i].kind is Kind.LOG_SD
         lower = profiler.limit(i, -1, cutoff, se, is_log_sd)
         upper = profiler.limit(i, +1, cutoff, se, is_log_sd)
         row = {"parameter": names[i], "estimate": profiler.best[i], "lower": lower, "upper": upper}
         if is_log_sd:
-            row.update(natural="sd", natural_estimate=np.exp(profiler.best[i]),
-                       natural_lower=np.exp(lower), natural_upper=np.exp(upper))
+            natural = table[i].transform.to_natural
+            row.update(natural="sd", natural_estimate=natural(profiler.best[i]),
+                       natural_lower=natural(lower), natural_upper=natural(upper))
         rows.append(row)
-    fit._objective.mode(fit.optimizer.end)   # leave the objective at the optimum
     return pd.DataFrame(rows).set_index("parameter")

@@ -9,15 +9,18 @@ number of coefficients per row over all terms.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
+from .blocks import BlockStructure
 from .covstruct import STRUCTURES, CovStructure
 from .errors import GLMMInputError
 from .fixed import FixedEffects
 from .formula import RandomTermSpec
+from .parameters import Parameter
 
 
 @dataclass
@@ -108,6 +111,24 @@ class RandomEffects:
         for t, off, rs in zip(terms, self.offsets, self.row_slices):
             cols[:, rs] = off + t.codes[:, None] * t.size + np.arange(t.size)[None, :]
         self.cols = cols
+        self._cols0 = np.ascontiguousarray(cols[:, 0]) if self.K else None
+
+    @functools.cached_property
+    def blocks(self):
+        """The block structure of H = A'WA + I (None without random effects)."""
+        return BlockStructure(self.cols, self.q) if self.q else None
+
+    def times(self, A, b):
+        """A b, row by row, for A stored row-wise (n, K)."""
+        if self.K == 1:
+            return A[:, 0] * b[self._cols0]
+        return np.einsum("ik,ik->i", A, b[self.cols])
+
+    def transpose_times(self, A, v):
+        """A'v, a vector over the q random-effect coefficients."""
+        if self.K == 1:
+            return np.bincount(self._cols0, weights=A[:, 0] * v, minlength=self.q)
+        return np.bincount(self.cols.ravel(), weights=(A * v[:, None]).ravel(), minlength=self.q)
 
     def take(self, rows):
         """The same terms on a subset of the rows (every level still present)."""
@@ -120,11 +141,14 @@ class RandomEffects:
             return np.zeros(0)
         return np.concatenate([t.structure.start() for t in self.terms])
 
-    def theta_names(self):
-        names = []
+    def theta_parameters(self):
+        """The parameters of every term's structure, labelled ``theta:<name>|<group>``."""
+        out = []
         for t in self.terms:
-            names += [f"{p}|{t.group_name}" for p in t.structure.parameter_names(t.term_names)]
-        return names
+            out += [Parameter(f"theta:{p.name}|{t.group_name}", p.kind, p.transform, p.bounds,
+                              p.natural_name and f"{p.natural_name}|{t.group_name}")
+                    for p in t.structure.parameters(t.term_names)]
+        return out
 
     def factors(self, theta):
         return [t.structure.factor(theta[sl]) for t, sl in zip(self.terms, self.theta_slices)]

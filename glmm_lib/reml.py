@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .laplace import InnerModeError, LaplaceObjective, ModeState, ParameterLayout
+from .laplace import InnerModeError, LaplaceObjective, ModeState
 
 
 @dataclass
@@ -36,11 +36,9 @@ class REMLState(ModeState):
 class REMLObjective(LaplaceObjective):
     def __init__(self, model):
         super().__init__(model)
-        self.layout = ParameterLayout(0, model.layout.n_theta, model.layout.aux_sizes)
+        self.parameters = model.parameters.without_fixed_effects()
+        self.layout = self.parameters.layout
         self.n_beta = model.X.shape[1]
-
-    def parameter_names(self):
-        return self.model.parameter_names()[self.n_beta:]
 
     def start(self, full_start):
         return full_start[self.n_beta:]
@@ -59,10 +57,10 @@ class REMLObjective(LaplaceObjective):
             chol = self.blocks.cholesky(self.blocks.assemble(A, w))
             if chol is None:
                 raise InnerModeError("A'WA + I is not positive definite")
-            AtWX = np.column_stack([self._At(A, w * X[:, j]) for j in range(p)])
+            AtWX = np.column_stack([self.re.transpose_times(A, w * X[:, j]) for j in range(p)])
             HinvAtWX = np.column_stack([self.blocks.solve(chol, AtWX[:, j]) for j in range(p)])
-            AE = np.column_stack([self._Ab(A, HinvAtWX[:, j]) for j in range(p)])
-            AtWr = self._At(A, w * r)
+            AE = np.column_stack([self.re.times(A, HinvAtWX[:, j]) for j in range(p)])
+            AtWr = self.re.transpose_times(A, w * r)
             S = X.T @ (w[:, None] * X) - AtWX.T @ HinvAtWX
             rhs = X.T @ (w * r) - HinvAtWX.T @ AtWr
         else:
@@ -75,8 +73,8 @@ class REMLObjective(LaplaceObjective):
             raise InnerModeError("X'V^-1X is not positive definite") from None
         beta = np.linalg.solve(S, rhs)
         if self.re.q:
-            b = self.blocks.solve(chol, self._At(A, w * (r - X @ beta)))
-            eta = X @ beta + self._Ab(A, b) + m.offset
+            b = self.blocks.solve(chol, self.re.transpose_times(A, w * (r - X @ beta)))
+            eta = X @ beta + self.re.times(A, b) + m.offset
             logdet_h = self.blocks.logdet(chol)
         else:
             b, eta, logdet_h = np.zeros(0), X @ beta + m.offset, 0.0
@@ -88,6 +86,10 @@ class REMLObjective(LaplaceObjective):
                           beta=beta, beta_cov=beta_cov)
         state.gls = (w, HinvAtWX, w[:, None] * (X - AE))     # W, E and C = V^-1 X
         return state
+
+    def fixed_effects(self, state, cov):
+        """beta from the GLS solution at the optimum, its covariance from ``beta_covariance``."""
+        return state.beta, self.beta_covariance(state, cov)
 
     def beta_covariance(self, state, cov_params, step=1e-5):
         """Cov(beta_hat) as glmmTMB reports it under REML.

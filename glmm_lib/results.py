@@ -7,8 +7,10 @@ import pandas as pd
 from scipy import stats
 
 from .errors import GLMMInputError
-from .frame import as_factor
 from .formula import evaluate_expression
+from .objectives import make_objective
+from .profile import profile_intervals
+from .summary import Summary
 
 
 def _standard_errors(cov):
@@ -19,47 +21,40 @@ def _standard_errors(cov):
 
 
 class GLMMResults:
-    def __init__(self, model, objective, state, record, hessian):
+    """A fitted model, immutable: the model, the optimizer's summary, the convergence
+    verdict and the final state.  Computations that need the likelihood again (the
+    Jacobian of the modes, profiles) make their own objective from the model."""
+
+    def __init__(self, model, state, optimizer, convergence):
         self.model = model
         self.family = model.family
         self.formula = model.formula.text
-        self._objective = objective
-        self._state = state
-        self.optimizer = record
-        self._hessian = hessian
-        with np.errstate(all="ignore"):
-            try:
-                self._cov = np.linalg.inv(hessian)
-            except np.linalg.LinAlgError:
-                self._cov = np.full_like(hessian, np.nan)
-        lay = objective.layout
-        self.layout = lay
-        if getattr(state, "beta", None) is not None:      # REML: beta integrated out
-            beta = state.beta
-            self._beta_cov = objective.beta_covariance(state, self._cov)
-        else:
-            beta = record.end[lay.beta]
-            self._beta_cov = self._cov[lay.beta, lay.beta]
-        self.params = pd.Series(beta, index=model.fixed.names, name="Estimate")
-        self.theta = record.end[lay.theta]
-        self.aux_coefficients = {name: record.end[lay.aux(name)] for name in model.aux_designs}
+        self.state = state
+        self.optimizer = optimizer
+        self.convergence = convergence
+        self.parameters = state.parameters
+        self.layout = self.parameters.layout
+        self.params = pd.Series(state.beta, index=model.fixed.names, name="Estimate")
+        self.theta = optimizer.end[self.layout.theta]
+        self.aux_coefficients = {name: optimizer.end[self.layout.aux(name)]
+                                 for name in model.aux_designs}
 
     # ---- convergence -------------------------------------------------------
     @property
     def converged(self) -> bool:
-        return self.optimizer.converged
+        return self.convergence.converged
 
     @property
     def convergence_problems(self) -> list:
-        return list(self.optimizer.problems)
+        return list(self.convergence.problems)
 
     # ---- fixed effects -----------------------------------------------------
     def cov_params(self, full=False) -> pd.DataFrame:
         """Covariance of the fixed effects (or of all outer parameters with ``full``)."""
         if full:
-            names = self._objective.parameter_names()
-            return pd.DataFrame(self._cov, index=names, columns=names)
-        return pd.DataFrame(self._beta_cov, index=self.params.index, columns=self.params.index)
+            names = self.parameters.names
+            return pd.DataFrame(self.state.cov, index=names, columns=names)
+        return pd.DataFrame(self.state.beta_cov, index=self.params.index, columns=self.params.index)
 
     @property
     def bse(self) -> pd.Series:
@@ -80,7 +75,8 @@ class GLMMResults:
 
         ``method="wald"``: fixed effects, estimate +- z * SE.  ``method="profile"``: the
         same Wald rows for the fixed effects, then profile-likelihood intervals for the
-        random-effect standard deviations (rows ``sd_<term>|<group>``, on the SD scale)
+        random-effect standard deviations (rows ``sd_<term>|<group>``, on the SD scale: the
+        parameters' ``natural_name``)
         and the other variance parameters (on the optimizer's scale)."""
         z = stats.norm.ppf(1 - alpha / 2)
         lo, hi = self.params - z * self.bse, self.params + z * self.bse
@@ -90,14 +86,13 @@ class GLMMResults:
             return wald[list(pct)]
         if method != "profile":
             raise GLMMInputError("method must be 'wald' or 'profile'")
-        from .profile import profile_intervals
         prof = profile_intervals(self, level=1 - alpha)
         rows = {}
         for name, r in prof.iterrows():
-            if r.get("natural") == "sd":
-                label = name.replace("theta:log_sd(", "sd_").replace(")|", "|")
-                label = label.replace("theta:log_sd|", "sd|")
-                rows[label] = (r["natural_lower"], r["natural_upper"], r["natural_estimate"])
+            natural_name = self.parameters.named(name).natural_name
+            if natural_name is not None:
+                rows[natural_name] = (r["natural_lower"], r["natural_upper"],
+                                      r["natural_estimate"])
             else:
                 rows[name] = (r["lower"], r["upper"], r["estimate"])
         extra = pd.DataFrame.from_dict(rows, orient="index", columns=[pct[0], pct[1], "Estimate"])
@@ -105,7 +100,6 @@ class GLMMResults:
 
     def profile(self, level=0.95, parameters=None) -> pd.DataFrame:
         """Profile intervals on the optimizer's scale (see ``glmm_lib.profile``)."""
-        from .profile import profile_intervals
         return profile_intervals(self, level=level, parameters=parameters)
 
     def coef_table(self) -> pd.DataFrame:
@@ -115,7 +109,7 @@ class GLMMResults:
     # ---- likelihood --------------------------------------------------------
     @property
     def llf(self) -> float:
-        return self._state.value
+        return self.state.value
 
     @property
     def n_params(self) -> int:
@@ -162,33 +156,36 @@ class GLMMResults:
         names = self.model.aux_names(name)
         sl = self.layout.aux(name)
         est = pd.Series(self.optimizer.end[sl], index=names, name="Estimate")
-        se = pd.Series(_standard_errors(self._cov[sl, sl]), index=names, name="Std. Error")
+        se = pd.Series(_standard_errors(self.state.cov[sl, sl]), index=names, name="Std. Error")
         return est, se
 
     @property
     def params_zi(self) -> pd.Series:
         """Zero-inflation model coefficients (logit scale); empty without zero inflation."""
-        return self._aux_table("zi")[0] if "zi" in self.model.aux_designs else pd.Series(dtype=float)
+        name = self.model.options.zero_inflation
+        return self._aux_table(name)[0] if name else pd.Series(dtype=float)
 
     @property
     def bse_zi(self) -> pd.Series:
-        return self._aux_table("zi")[1] if "zi" in self.model.aux_designs else pd.Series(dtype=float)
+        name = self.model.options.zero_inflation
+        return self._aux_table(name)[1] if name else pd.Series(dtype=float)
 
     @property
     def params_disp(self) -> pd.Series:
         """Dispersion model coefficients (log scale, as glmmTMB reports them)."""
-        name = self.model.dispersion_parameter(self.family)
+        name = self.model.options.dispersion
         return self._aux_table(name)[0] if name else pd.Series(dtype=float)
 
     @property
     def bse_disp(self) -> pd.Series:
-        name = self.model.dispersion_parameter(self.family)
+        name = self.model.options.dispersion
         return self._aux_table(name)[1] if name else pd.Series(dtype=float)
 
     @property
     def varcorr(self) -> pd.DataFrame:
         """One row per random-effect coefficient: group, term, variance, sd
-        (and corr_with_<term> columns for correlated terms, rho for ar1/cs)."""
+        (and corr_<j> columns for correlated terms: the correlation with the term's j-th
+        coefficient; rho for ar1/cs)."""
         rows = []
         re = self.model.random_effects
         for term, sl in zip(re.terms, re.theta_slices):
@@ -206,30 +203,31 @@ class GLMMResults:
 
     def _conditional_blocks(self, joint):
         """Per term and level, Var(u | y): Lambda H^-1 Lambda' (+ parameter uncertainty)."""
-        re, obj, state = self.model.random_effects, self._objective, self._state
-        inverse = obj.blocks.inverse(state.chol)
+        re, state = self.model.random_effects, self.state
+        blocks = re.blocks
+        inverse = blocks.inverse(state.chol)
         factors = re.factors(self.theta)
         out = []
         jac = self._mode_jacobian() if joint else None
         for t, off, lam in zip(re.terms, re.offsets, factors):
             s = t.size
             cols = off + np.arange(t.n_levels)[:, None] * s + np.arange(s)[None, :]
-            hinv = obj.blocks.entries(inverse, cols[:, :, None].repeat(s, 2),
+            hinv = blocks.entries(inverse, cols[:, :, None].repeat(s, 2),
                                       cols[:, None, :].repeat(s, 1))
             cov = lam @ hinv @ lam.T
             if joint:
                 j = jac[cols]                       # (levels, s, n_params): d u / d p
-                cov = cov + j @ self._cov @ np.swapaxes(j, 1, 2)
+                cov = cov + j @ state.cov @ np.swapaxes(j, 1, 2)
             out.append(cov)
         return out
 
     def _mode_jacobian(self, step=1e-5):
         """d u_hat / d p by central differences of the inner mode (u = Lambda b)."""
-        obj, p = self._objective, self.optimizer.end
+        objective, p = make_objective(self.model), self.optimizer.end
         re = self.model.random_effects
 
         def u_of(params):
-            b = obj.mode(params, b_start=self._state.b).b
+            b = objective.mode(params, b_start=self.state.b).b
             u = np.empty_like(b)
             for t, off, lam in zip(re.terms, re.offsets, re.factors(params[self.layout.theta])):
                 block = b[off: off + t.n_levels * t.size].reshape(t.n_levels, t.size)
@@ -243,7 +241,6 @@ class GLMMResults:
             up[k] += h
             down[k] -= h
             jac[:, k] = (u_of(up) - u_of(down)) / (2 * h)
-        obj.mode(p, b_start=self._state.b)  # leave the objective's cache at the optimum
         return jac
 
     def ranef(self, cond_var="joint") -> dict:
@@ -258,7 +255,7 @@ class GLMMResults:
         blocks = self._conditional_blocks(cond_var == "joint") if cond_var else None
         out = {}
         for k, (t, off, lam) in enumerate(zip(re.terms, re.offsets, re.factors(self.theta))):
-            b = self._state.b[off: off + t.n_levels * t.size].reshape(t.n_levels, t.size)
+            b = self.state.b[off: off + t.n_levels * t.size].reshape(t.n_levels, t.size)
             u = b @ lam.T
             frame = pd.DataFrame(u, index=pd.Index(t.levels, name=t.group_name),
                                  columns=t.term_names)
@@ -309,9 +306,9 @@ class GLMMResults:
         if re_form is not None and not population:
             raise GLMMInputError("re_form must be None (all random effects) or '~0'")
         re = self.model.random_effects
-        aux = self._state.aux
+        aux = self.state.aux
         if newdata is None:
-            eta = self._state.eta.copy()
+            eta = self.state.eta.copy()
             if population:
                 eta = self.model.X @ self.params.to_numpy() + self.model.offset
         else:
@@ -325,7 +322,7 @@ class GLMMResults:
             eta = X @ self.params.to_numpy() + offset
             if not population:
                 for t, off, lam in zip(re.terms, re.offsets, re.factors(self.theta)):
-                    b = self._state.b[off: off + t.n_levels * t.size].reshape(t.n_levels, t.size)
+                    b = self.state.b[off: off + t.n_levels * t.size].reshape(t.n_levels, t.size)
                     u = b @ lam.T
                     codes = t.codes_for(nd)
                     Z = t.design.matrix_for(nd)
@@ -343,7 +340,7 @@ class GLMMResults:
     def resid_pearson(self):
         mu = self.predict()
         m = self.model
-        aux = self._state.aux
+        aux = self.state.aux
         if self.family.has_trials:
             return (m.y - m.trials * mu) / np.sqrt(self.family.variance(mu, aux, m.trials))
         return (m.y - mu) / np.sqrt(self.family.variance(mu, aux, m.trials))
@@ -358,22 +355,21 @@ class GLMMResults:
         if re not in ("new", "conditional"):
             raise GLMMInputError("re must be 'new' or 'conditional'")
         rng = np.random.default_rng(seed)
-        m, obj = self.model, self._objective
+        m = self.model
         fixed_eta = m.X @ self.params.to_numpy() + m.offset
-        A = self._state.A
+        A = self.state.A
         out = np.empty((m.nobs, nsim))
         for k in range(nsim):
             if re == "new" and m.random_effects.q:
-                eta = fixed_eta + obj._Ab(A, rng.standard_normal(m.random_effects.q))
+                eta = fixed_eta + m.random_effects.times(A, rng.standard_normal(m.random_effects.q))
             else:
-                eta = self._state.eta
+                eta = self.state.eta
             mu = self.family.link.inverse(eta)
-            out[:, k] = self.family.simulate(mu, self._state.aux, m.trials, rng)
+            out[:, k] = self.family.simulate(mu, self.state.aux, m.trials, rng)
         return out
 
     # ---- printing ----------------------------------------------------------
     def summary(self):
-        from .summary import Summary
         return Summary(self)
 
     def __repr__(self):

@@ -489,9 +489,9 @@ def test_invalid_arguments():
 
 def test_non_finite_parameters_are_refused():
     import copy
+    import dataclasses
 
     fit = copy.copy(_webworm_fit("nbinom1"))
-    fit.optimizer = copy.copy(fit.optimizer)
-    fit.optimizer.end = np.full_like(fit.optimizer.end, np.nan)
+    fit.optimizer = dataclasses.replace(fit.optimizer, end=np.full_like(fit.optimizer.end, np.nan))
     with pytest.raises(GLMMInputError, match="non-finite parameter"):
         dg.simulate_residuals(fit)

@@ -13,7 +13,7 @@ import pytest
 import glmm_lib as gl
 from glmm_lib import distinct_rows
 from glmm_lib.model import GLMMModel
-from glmm_lib.optimizer import starting_values
+from glmm_lib.start import starting_values
 
 
 def designed(seed=7):

@@ -19,7 +19,7 @@ import scipy.optimize
 from scipy import special, stats
 
 from glmm_lib.model import GLMMModel
-from glmm_lib.optimizer import starting_values
+from glmm_lib.start import starting_values
 
 RNG = np.random.default_rng(4)
 
@@ -149,7 +149,7 @@ def test_gradient_matches_finite_differences(key):
         up[k] += h
         down[k] -= h
         fd[k] = (precise_value(objective, up) - precise_value(objective, down)) / (2 * h)
-    names = objective.parameter_names()
+    names = objective.parameters.names
     scale = 1 + np.max(np.abs(fd))
     bad = [(n, g, f) for n, g, f in zip(names, grad, fd) if abs(g - f) > 2e-6 * scale]
     assert not bad, f"{key}: exact gradient vs finite differences (name, exact, fd): {bad}"

@@ -8,8 +8,16 @@ from __future__ import annotations
 import numpy as np
 
 from glmm_lib.optimizer import quasi_newton
+from glmm_lib.parameters import (IDENTITY, LOG, Kind, Parameter, ParameterLayout,
+                                 ParameterTable)
 
-NAMES = ["(Intercept)", "theta:log_sd((Intercept))|g"]
+LAYOUT = ParameterLayout(1, 1, {})
+# a fixed effect and a random intercept's log SD
+WITH_LOG_SD = ParameterTable((Parameter("b", Kind.FIXED, IDENTITY),
+                              Parameter("t", Kind.LOG_SD, LOG)), LAYOUT)
+# the same function, with t declared a fixed effect: the shortcut is never taken
+NO_LOG_SD = ParameterTable((Parameter("b", Kind.FIXED, IDENTITY),
+                            Parameter("t", Kind.FIXED, IDENTITY)), LAYOUT)
 
 
 def counted(f):
@@ -38,9 +46,9 @@ def small_positive_variance(p):
 def test_a_variance_crawling_to_zero_is_sent_there():
     start = np.array([0.0, 0.5])
     plain, plain_calls = counted(variance_to_zero)
-    crawl = quasi_newton(plain, start, ["b", "t"], 1000)       # no log_sd name: no shortcut
+    crawl = quasi_newton(plain, start, NO_LOG_SD, 1000)
     jumping, jump_calls = counted(variance_to_zero)
-    result = quasi_newton(jumping, start, NAMES, 1000)
+    result = quasi_newton(jumping, start, WITH_LOG_SD, 1000)
     assert result.x[1] < crawl.x[1] - 3           # nearer the boundary ...
     assert result.fun <= crawl.fun + 1e-12        # ... at no worse a value
     assert abs(result.x[0] - 1) < 1e-6
@@ -48,6 +56,6 @@ def test_a_variance_crawling_to_zero_is_sent_there():
 
 
 def test_a_small_positive_variance_is_not_jumped_over():
-    result = quasi_newton(counted(small_positive_variance)[0], np.array([0.0, 0.5]), NAMES, 1000)
+    result = quasi_newton(counted(small_positive_variance)[0], np.array([0.0, 0.5]), WITH_LOG_SD, 1000)
     assert abs(result.x[1] + 3.5) < 0.05
     assert abs(result.x[0] - 1) < 1e-6

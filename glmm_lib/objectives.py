@@ -1,0 +1,32 @@
+"""Which objective computes a model's likelihood (the second stage of a fit).
+
+Every objective returns the same L(p) and gradient for the models it accepts; the
+specialised ones are faster or better conditioned there:
+  REML                                  -> reml.REMLObjective (fixed effects integrated out)
+  Poisson-log with one (1 | g), unweighted -> grouped.GroupedPoissonObjective (per-group sums)
+  gaussian with dispformula = ~0        -> marginal.GaussianMarginalObjective (exact, via V)
+  anything else                         -> laplace.LaplaceObjective, on the model's distinct
+                                           rows when asked and when rows repeat enough.
+An objective remembers its last mode, so each user (a fit, a profile, a Jacobian of the
+modes) makes its own.
+"""
+from __future__ import annotations
+
+from . import grouped, marginal
+from .grouped import GroupedPoissonObjective
+from .laplace import LaplaceObjective
+from .marginal import GaussianMarginalObjective
+from .reml import REMLObjective
+
+
+def make_objective(model, on_distinct_rows=False) -> LaplaceObjective:
+    """The objective for ``model``; with ``on_distinct_rows`` it may work on the distinct
+    rows only (the same likelihood), whose states then hold those rows, not the model's."""
+    if model.REML:
+        return REMLObjective(model)
+    if grouped.applies(model):
+        return GroupedPoissonObjective(model)
+    if marginal.applies(model):
+        return GaussianMarginalObjective(model)
+    collapsed = model.distinct_rows if on_distinct_rows else None
+    return LaplaceObjective(model if collapsed is None else collapsed)
