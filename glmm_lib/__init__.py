@@ -7,7 +7,12 @@ from .model import GLMMModel, glmm
 from .results import GLMMResults
 from .emmeans import cld, emmeans, pairs, plot_means
 from .compare import compare
+from . import designs  # layouts for power analysis: rcbd, split_plot, repeated_measures, ...
+from .bootstrap import bootstrap
+from .specify import specify
+from .power import power
 
 __all__ = ["glmm", "GLMMModel", "GLMMResults", "families", "GLMMInputError",
            "ConvergenceWarning", "SingularFitWarning",
-           "emmeans", "pairs", "cld", "plot_means", "compare"]
+           "emmeans", "pairs", "cld", "plot_means", "compare",
+           "designs", "bootstrap", "specify", "power"]
