@@ -192,3 +192,28 @@ def test_designs_have_the_documented_layout():
     assert isinstance(gl.designs.rcbd(2, blocks=2), pd.DataFrame)
     with pytest.raises(gl.GLMMInputError, match="blocks"):
         gl.designs.rcbd(["T1", "T2"], blocks=0)
+
+
+def test_power_command_line(tmp_path, capsys):
+    import argparse
+
+    from course.power_cli import add_parser, cmd_power
+    from course.errors import UsageError
+
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("design: {type: rcbd, treatments: [T1, T2, T3], blocks: 4}\n"
+                    "formula: y ~ trt + (1|block)\nfamily: poisson\n"
+                    "fixed: {'(Intercept)': 1.0, trtT2: 0.5, trtT3: 1.0}\nsd: {block: 0.3}\n"
+                    "test: trt\nmethod: wald\nalong: block\nlevels: [3, 5]\n")
+    parser = argparse.ArgumentParser()
+    add_parser(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["power", str(spec), "--nsim", "6", "--seed", "2", "-q",
+                              "--out", str(tmp_path / "out")])
+    assert cmd_power(args) == 0
+    written = pd.read_csv(tmp_path / "out" / "power.csv")
+    assert list(written["block"]) == [3, 5] and (written["nsim"] == 6).all()
+    assert (tmp_path / "out" / "power.png").stat().st_size > 0
+    assert "wald test of trt" in capsys.readouterr().out
+    spec.write_text("formula: y ~ trt\nfixed: {}\ntest: trt\n")
+    with pytest.raises(UsageError, match="design"):
+        cmd_power(parser.parse_args(["power", str(spec), "-q"]))
