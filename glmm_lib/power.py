@@ -32,7 +32,7 @@ from .errors import GLMMInputError
 from .formula import split_top_level
 from .model import GLMMModel
 from .refit import refit
-from .simulation_runner import run
+from .simulation_runner import local_cluster, run
 from .specify import SpecifiedModel
 
 METHODS = ("lrt", "wald", "kr", "satterthwaite")
@@ -196,20 +196,21 @@ def power(model, test, method="lrt", nsim=1000, seed=None, alpha=0.05, along=Non
     sizes = [None] if along is None else list(levels)
     rows, simulations = [], {}
     retried = 0
-    for size in sizes:
-        design = truth if size is None else truth.extended(along, size)
-        job = PowerJob(design, test, method)
-        folder = None if store is None else f"{store}/{along}-{size}" if size else store
-        table, info = run(job, nsim, seed, workers=workers, scheduler=scheduler,
-                          chunk_size=chunk_size, store=folder, resume=resume, progress=progress,
-                          label=f"power {along}={size}" if size else "power",
-                          description={"what": "power", "formula": design.formula,
-                                       "test": test, "method": method,
-                                       "parameters": design.parameters.tolist()})
-        seed, retried = info.seed, retried + info.retried
-        row = summarize(table, alpha)
-        rows.append(row if size is None else {along: size, **row})
-        simulations[size] = table
+    with local_cluster(workers, scheduler) as address:     # one cluster for every size
+        for size in sizes:
+            design = truth if size is None else truth.extended(along, size)
+            job = PowerJob(design, test, method)
+            folder = None if store is None else f"{store}/{along}-{size}" if size else store
+            table, info = run(job, nsim, seed, workers=workers, scheduler=address,
+                              chunk_size=chunk_size, store=folder, resume=resume,
+                              progress=progress, label=f"power {along}={size}" if size else "power",
+                              description={"what": "power", "formula": design.formula,
+                                           "test": test, "method": method,
+                                           "parameters": design.parameters.tolist()})
+            seed, retried = info.seed, retried + info.retried
+            row = summarize(table, alpha)
+            rows.append(row if size is None else {along: size, **row})
+            simulations[size] = table
     curve = PowerCurve(pd.DataFrame(rows))
     curve.attrs.update({"test": test, "method": method, "alpha": alpha, "along": along,
                         "seed": seed, "retried": retried, "simulations": simulations})

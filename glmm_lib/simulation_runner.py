@@ -20,6 +20,7 @@ chunks already there and runs only the missing simulations.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 from dataclasses import dataclass
@@ -167,46 +168,58 @@ def _lost_worker_errors():
     return (KilledWorker, CommClosedError, ConnectionError)
 
 
-def _run_on_dask(job, seed, chunks, workers, scheduler, finished):
+@contextlib.contextmanager
+def local_cluster(workers, scheduler=None):
+    """The address of a Dask scheduler for several runs: ``scheduler`` itself, None for
+    ``workers <= 1`` (in-process), or a local cluster of ``workers`` single-threaded
+    processes, started once and closed on leaving (its start costs seconds)."""
+    if scheduler is not None or workers <= 1:
+        yield scheduler
+        return
     try:
         import dask
-        from distributed import Client, LocalCluster, as_completed
+        from distributed import LocalCluster
     except ImportError:
         raise GLMMInputError("workers > 1 and scheduler= need Dask: pip install "
                              "'dask[distributed]' (or run with workers=1)") from None
+    # a worker's death fails its task at once, so the runner sees and counts the retry
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                               dashboard_address=None)
+    try:
+        yield cluster.scheduler_address
+    finally:
+        cluster.close()
+
+
+def _run_on_dask(job, seed, chunks, workers, scheduler, finished):
+    from distributed import Client, as_completed
+
     lost = _lost_worker_errors()
     retried = 0
-    if scheduler is not None:
-        client, cluster = Client(scheduler), None
-    else:
-        # a worker's death fails its task at once, so this loop sees and counts the retry
-        with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                   dashboard_address=None)
-        client = Client(cluster)
-    try:
-        shared = client.scatter(job, broadcast=True)
-        attempts = {}
-        pending = as_completed()
-        for sims in chunks:
-            future = client.submit(run_chunk, shared, seed, sims, pure=False)
-            attempts[future.key] = (sims, 0)
-            pending.add(future)
-        for future in pending:
-            sims, tries = attempts.pop(future.key)
-            try:
-                chunk = future.result()
-            except lost:
-                if tries >= MAX_RETRIES:
-                    raise
-                retried += 1
-                again = client.submit(run_chunk, shared, seed, sims, pure=False)
-                attempts[again.key] = (sims, tries + 1)
-                pending.add(again)
-                continue
-            finished(chunk)
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+    with local_cluster(workers, scheduler) as address:
+        client = Client(address)
+        try:
+            shared = client.scatter(job, broadcast=True)
+            attempts = {}
+            pending = as_completed()
+            for sims in chunks:
+                future = client.submit(run_chunk, shared, seed, sims, pure=False)
+                attempts[future.key] = (sims, 0)
+                pending.add(future)
+            for future in pending:
+                sims, tries = attempts.pop(future.key)
+                try:
+                    chunk = future.result()
+                except lost:
+                    if tries >= MAX_RETRIES:
+                        raise
+                    retried += 1
+                    again = client.submit(run_chunk, shared, seed, sims, pure=False)
+                    attempts[again.key] = (sims, tries + 1)
+                    pending.add(again)
+                    continue
+                finished(chunk)
+        finally:
+            client.close()
     return retried
