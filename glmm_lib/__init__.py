@@ -9,7 +9,12 @@ from .emmeans import cld, emmeans, pairs
 from .means_plots import plot_means
 from .compare import compare
 from .anova import anova
+from . import designs  # layouts for power analysis: rcbd, split_plot, repeated_measures, ...
+from .bootstrap import bootstrap
+from .specify import specify
+from .power import power
 
 __all__ = ["glmm", "GLMMModel", "GLMMResults", "families", "GLMMInputError",
            "ConvergenceWarning", "SingularFitWarning",
-           "emmeans", "pairs", "cld", "plot_means", "compare", "anova"]
+           "emmeans", "pairs", "cld", "plot_means", "compare", "anova",
+           "designs", "bootstrap", "specify", "power"]

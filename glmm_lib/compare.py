@@ -96,8 +96,11 @@ def _relation(small, large):
     return "maybe", None
 
 
-def compare(*models, names=None):
+def compare(*models, names=None, method="chisq", **bootstrap_options):
     """Compare fitted models by AIC, BIC and likelihood-ratio tests, as R's ``anova()``.
+
+    ``method="bootstrap"`` adds a parametric-bootstrap p-value for two nested models
+    (``glmm_lib.bootstrap_lrt``; options ``nsim``, ``seed``, ``workers``, ...).
 
     Parameters
     ----------
@@ -114,6 +117,12 @@ def compare(*models, names=None):
     ``Pr(>Chisq)``; ``attrs["models"]`` describes each model and
     ``attrs["notes"]`` says where a test was left out or needs care.
     """
+    if method == "bootstrap":
+        from .bootstrap_lrt import bootstrap_compare
+        return bootstrap_compare(*models, names=names, **bootstrap_options)
+    if method != "chisq" or bootstrap_options:
+        raise GLMMInputError("method must be 'chisq' or 'bootstrap' (which alone takes nsim, "
+                             f"seed, workers, ...); got method={method!r}")
     if len(models) == 1 and isinstance(models[0], (list, tuple)):
         models = tuple(models[0])
     if len(models) < 2:

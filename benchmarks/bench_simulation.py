@@ -1,0 +1,68 @@
+#!/usr/bin/env python
+"""Simulation-based inference benchmark (issue 20, section 4).
+
+Run from the repository root:
+
+    PYTHONPATH=. python benchmarks/bench_simulation.py                 # the issue's sizes
+    PYTHONPATH=. python benchmarks/bench_simulation.py --nsim 100      # a quick look
+
+Rows of the table (wall-clock seconds; targets for --nsim 1000):
+  * the parametric bootstrap of the webworm nbinom1 model ``y ~ trt + (1|block)``
+    (1300 rows): nsim refits, in this process and on 2 local Dask workers
+    (target: 1000 refits under 30 s on 2 cores; two workers >= 1.7x one);
+  * the power curve of the issue's nbinom1 RCBD (LRT of trt, blocks 3, 4, 6, 8, 12):
+    5 sizes x nsim simulations, each two fits, on 2 workers (target: under 3 minutes).
+The two-worker rows include starting the local cluster (a few seconds).  The machine
+may be shared: the load average is printed with the table.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+import glmm_lib as gl
+
+
+def timed(step):
+    start = time.perf_counter()
+    result = step()
+    return time.perf_counter() - start, result
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--nsim", type=int, default=1000)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args(argv)
+    load_before = os.getloadavg()[0]
+    df = gl.datasets.load("beall_webworms")
+    fit = gl.glmm("y ~ trt + (1|block)", df, family="nbinom1")
+    rows = []
+    one, boot1 = timed(lambda: gl.bootstrap(fit, nsim=args.nsim, seed=1, progress=False))
+    rows.append((f"bootstrap, {args.nsim} refits, in-process", one, boot1.failed))
+    two, boot2 = timed(lambda: gl.bootstrap(fit, nsim=args.nsim, seed=1, progress=False,
+                                            workers=args.workers))
+    rows.append((f"bootstrap, {args.nsim} refits, {args.workers} Dask workers", two, boot2.failed))
+    identical = boot1.replicates.equals(boot2.replicates)
+    design = gl.designs.rcbd(treatments=["T1", "T2", "T3", "T4"], blocks=6)
+    model = gl.specify("y ~ trt + (1|block)", data=design, family="nbinom1",
+                       fixed={"(Intercept)": 0.3, "trtT2": -0.4, "trtT3": -0.2, "trtT4": -0.5},
+                       sd={"block": 0.3}, dispersion=0.3)
+    curve_time, curve = timed(lambda: gl.power(model, test="trt", method="lrt", nsim=args.nsim,
+                                               seed=1, along="block", levels=[3, 4, 6, 8, 12],
+                                               workers=args.workers, progress=False))
+    rows.append((f"power curve, 5 sizes x {args.nsim}, {args.workers} Dask workers", curve_time,
+                 int(curve["failed"].sum())))
+    print(f"{'step':<52} {'seconds':>8} {'failed':>7}")
+    for name, seconds, failed in rows:
+        print(f"{name:<52} {seconds:8.1f} {failed:7d}")
+    print(f"\nspeed-up of {args.workers} workers over one: {one / two:.2f}x "
+          f"(identical replicates: {identical})")
+    print(curve.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    print(f"load average before/after: {load_before:.2f} / {os.getloadavg()[0]:.2f} "
+          f"on {os.cpu_count()} cores")
+
+
+if __name__ == "__main__":
+    main()
