@@ -34,7 +34,7 @@ from course import report as rp
 from course import report_tools as rt
 from course.errors import CourseError
 from course.report_folder import MADE_BY
-from glmm_lib.equations import model_equations, tex_text
+from course.lessonkit.equations import model_equations, tex_text
 
 WEBWORMS = REPO / "data" / "beall_webworms.csv"
 CROWDER = REPO / "data" / "crowder_seeds.csv"
