@@ -68,24 +68,21 @@ def reading_of_tests(tests: dict, family: str = "") -> str:
             findings.append(f"**Too few zeros** ({_p(p)}, ratio {ratio:.2f}).")
         else:
             fine.append(f"the number of zeros ({_p(p)})")
-    t, p = get("outliers")
-    if t is not None:
+    for name, finding, checked in (
+            ("outliers", "**Outliers** ({p}): more observations fall outside the range of all "
+             "simulations than chance allows. Look at those rows: a recording error, or a "
+             "distribution with heavier tails.", "outliers"),
+            ("quantiles", "**A pattern against the predictions** ({p}): the residuals drift "
+             "with the predicted value (see the right panel), a sign of a wrong link, a missing "
+             "predictor or a variance that changes differently than the family assumes.",
+             "a trend against the predictions")):
+        t, p = get(name)
+        if t is None:
+            continue
         if p is not None and p < ALPHA:
-            findings.append(
-                f"**Outliers** ({_p(p)}): more observations fall outside the range of all "
-                "simulations than chance allows. Look at those rows: a recording error, or a "
-                "distribution with heavier tails.")
+            findings.append(finding.format(p=_p(p)))
         else:
-            fine.append(f"outliers ({_p(p)})")
-    t, p = get("quantiles")
-    if t is not None:
-        if p is not None and p < ALPHA:
-            findings.append(
-                f"**A pattern against the predictions** ({_p(p)}): the residuals drift with the "
-                "predicted value (see the right panel), a sign of a wrong link, a missing "
-                "predictor or a variance that changes differently than the family assumes.")
-        else:
-            fine.append(f"a trend against the predictions ({_p(p)})")
+            fine.append(f"{checked} ({_p(p)})")
     parts = []
     if findings:
         parts.append("The tests flag the following (at the 5% level):")
