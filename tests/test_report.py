@@ -31,7 +31,7 @@ from conftest import REPO, run_course
 
 import glmm_lib as gl
 from course import report as rp
-from course.report import batch
+from course.report import batch as report_batch
 from course.errors import CourseError
 from course.report.folder import MADE_BY
 from course.report.inputs import means_variables, parse_means, prepare_data, read_table
@@ -629,7 +629,7 @@ def test_a_job_that_fails_in_a_worker_returns_its_error(tmp_path, monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("kernel died")
 
-    monkeypatch.setattr(batch, "make_report", boom)     # what a Dask worker runs
+    monkeypatch.setattr(report_batch, "make_report", boom)     # what a Dask worker runs
     result = rp.run_job(job(tmp_path))
     assert result.status == "failed" and "RuntimeError: kernel died" in result.message
 
