@@ -381,11 +381,11 @@ def model_equations(fit, *, estimates: bool = True, digits: int = 4) -> ModelEqu
 
     est = []
     if is_fit and estimates:
-        fam_name = family.name.lower()
         sigma = getattr(fit, "sigma", None)
+        # the symbol each family's TeX line (_family_lines) gives its dispersion
         symbol = {"nbinom1": r"\phi", "nbinom2": r"\theta", "gamma": r"\sigma",
-                  "beta": r"\phi", "beta_family": r"\phi", "t": r"\sigma"}.get(fam_name)
-        if fam_name == "gaussian" and sigma is not None:
+                  "beta": r"\phi", "beta_family": r"\phi", "t": r"\sigma"}.get(family.name.lower())
+        if family.has_residual_variance and sigma is not None:
             est.append(rf"$\hat\sigma^2 = {_num(sigma ** 2, digits)}$")
         elif symbol and sigma is not None:
             est.append(rf"$\hat{symbol} = {_num(sigma, digits)}$")
