@@ -2,12 +2,12 @@
 
 A lesson is executed again only when its *cache key* changes: the key hashes
 the lesson source, its parameter overrides, and every file of the library
-(``glmm_lib/``) and the shipped data (``data/``), plus :data:`CACHE_FORMAT`.
+(``glmm_lib/``), the shipped data (``data/``) and the lesson helpers
+(``course/lessonkit/``), plus :data:`CACHE_FORMAT` (:func:`lesson_key`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sys
@@ -18,6 +18,7 @@ from pathlib import Path
 import nbformat
 from tqdm.auto import tqdm
 
+from .cache_key import cache_key, file_parts, json_part
 from .errors import LessonFailed
 from .params import read_notebook
 from .project import Lesson, Project
@@ -42,30 +43,17 @@ class Executed:
 
 
 # --- cache -----------------------------------------------------------------
-def _hash_tree(digest, folder: Path, root: Path) -> None:
-    if not folder.is_dir():
-        return
-    for path in sorted(folder.rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
-            digest.update(path.relative_to(root).as_posix().encode() + b"\0")
-            digest.update(path.read_bytes() + b"\0")
-
-
 def library_fingerprint(project: Project) -> str:
-    """A hash of everything under ``glmm_lib/`` and ``data/``."""
-    digest = hashlib.sha256()
-    for folder in project.library_dirs:
-        _hash_tree(digest, folder, project.root)
-    return digest.hexdigest()
+    """A hash of every file under the project's library folders (``glmm_lib/``, ``data/``,
+    ``course/lessonkit/``)."""
+    return cache_key(part for folder in project.library_dirs
+                     for part in file_parts(folder, project.root))
 
 
-def cache_key(source: Path, overrides: dict, library: str) -> str:
-    digest = hashlib.sha256()
-    digest.update(f"format {CACHE_FORMAT}\0".encode())
-    digest.update(source.read_bytes() + b"\0")
-    digest.update(json.dumps(overrides, sort_keys=True, default=repr).encode() + b"\0")
-    digest.update(library.encode())
-    return digest.hexdigest()
+def lesson_key(source: Path, overrides: dict, library: str) -> str:
+    """The cache key of a lesson: its source, its parameter overrides and the library."""
+    return cache_key([("lesson format", str(CACHE_FORMAT)), ("source", source.read_bytes()),
+                      ("overrides", json_part(overrides)), ("library", library)])
 
 
 def _record_path(project: Project, lesson: Lesson) -> Path:
@@ -241,7 +229,7 @@ def execute_lessons(
         for lesson in bar:
             bar.set_postfix_str(lesson.name)
             params = overrides.get(lesson.name, {})
-            key = cache_key(lesson.source, params, library)
+            key = lesson_key(lesson.source, params, library)
             target = project.executed_path(lesson)
             if not force and is_cached(project, lesson, key):
                 results.append(Executed(lesson, target, cached=True, seconds=0.0))

@@ -9,7 +9,6 @@ site's course.css) changed.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -22,6 +21,7 @@ from urllib.parse import urlsplit
 
 from tqdm.auto import tqdm
 
+from .cache_key import cache_key
 from .errors import CourseError
 from .project import Project
 
@@ -185,12 +185,10 @@ def print_pdf(html_path: Path | str, pdf_path: Path | str, site_dir: Path | str 
 
 
 def _handout_key(project: Project, page: Path) -> str:
-    digest = hashlib.sha256(f"handout {HANDOUT_FORMAT}\0".encode())
-    digest.update(page.read_bytes())
+    """The cache key of a handout: its page and the site's stylesheet."""
     css = project.html_dir / "_static" / "course.css"
-    if css.is_file():
-        digest.update(css.read_bytes())
-    return digest.hexdigest()
+    return cache_key([("handout format", str(HANDOUT_FORMAT)), ("page", page.read_bytes()),
+                      ("css", css.read_bytes() if css.is_file() else b"")])
 
 
 def build_handouts(project: Project, *, force: bool = False, progress: bool = True) -> list[Path]:

@@ -128,8 +128,9 @@ class Project:
 
     @property
     def library_dirs(self) -> list[Path]:
-        """Folders whose contents a lesson's output depends on besides its source."""
-        return [self.root / "glmm_lib", self.root / "data"]
+        """Folders whose contents a lesson's output depends on besides its source: the
+        library, the shipped data and the course's lesson helpers."""
+        return [self.root / "glmm_lib", self.root / "data", self.root / "course" / "lessonkit"]
 
     # --- build folders -------------------------------------------------------
     @property

@@ -11,7 +11,7 @@ Run from the repository root:
     python data/make_swine.py            # rewrites data/swine_weights.csv
     python data/make_swine.py --check    # fails if the file differs from a fresh run
 
-The model (see ``glmm_lib.simulate_designs.simulate_swine``): weight of pig k
+The model (see ``course.lessonkit.simulate_designs.simulate_swine``): weight of pig k
 in the pen of treatment i in room r at week t is
 
     25 + a_i + (6 + b_i) t + room_r + pen_ri + pig_rik + e_rikt
@@ -31,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from glmm_lib.simulate_designs import simulate_swine  # noqa: E402
+from course.lessonkit.simulate_designs import simulate_swine  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "swine_weights.csv"
 

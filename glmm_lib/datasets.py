@@ -1,8 +1,11 @@
 """The data sets shipped with the course, typed as the lessons use them.
 
-The files live in the repository's ``data/`` folder (found relative to this
-package, so the repository works in place without installation) and are
-described by ``data/datapackage.json``: column types, units, and the levels of
+Where the files are: package data of glmm_lib, read with :mod:`importlib.resources`
+from ``glmm_lib/data``, a symbolic link to the repository's ``data/`` folder (the
+project keeps its data there, with their provenance), so the library finds its data
+wherever it is installed and never looks at the repository's layout.
+
+The data sets are described by ``data/datapackage.json``: column types, units, and the levels of
 every factor in the order the course uses. :func:`load` reads that description,
 so the CSV files, the documentation and the loaded frames cannot drift apart.
 
@@ -17,18 +20,15 @@ so the CSV files, the documentation and the loaded frames cannot drift apart.
 from __future__ import annotations
 
 import json
+from importlib import resources
 from pathlib import Path
 
 import pandas as pd
 
-# Simulated designs with known parameters, offered next to the shipped data sets.
-from .simulate_designs import rcbd_treatment_means, simulate_rcbd, simulate_swine
+__all__ = ["SHIPPED", "DatasetError", "available", "load", "metadata", "path", "read"]
 
-__all__ = ["DATA_DIR", "DatasetError", "available", "load", "metadata", "path", "read",
-           "simulate_rcbd", "rcbd_treatment_means", "simulate_swine"]
-
-#: The repository's ``data/`` folder.
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+#: The folder of the shipped data (a :class:`importlib.resources.abc.Traversable`).
+SHIPPED = resources.files(__package__) / "data"
 _PACKAGE_FILE = "datapackage.json"
 
 
@@ -37,12 +37,9 @@ class DatasetError(ValueError):
 
 
 def _package() -> dict:
-    file = DATA_DIR / _PACKAGE_FILE
+    file = SHIPPED / _PACKAGE_FILE
     if not file.is_file():
-        raise DatasetError(
-            f"the data description {file} is missing; glmm_lib expects the "
-            "repository's data/ folder next to the glmm_lib/ package"
-        )
+        raise DatasetError(f"the data description {file} is missing from glmm_lib's package data")
     return json.loads(file.read_text(encoding="utf-8"))
 
 
@@ -66,8 +63,8 @@ def metadata(name: str) -> dict:
 
 
 def path(name: str) -> Path:
-    """Path of the CSV file of ``name``."""
-    return DATA_DIR / metadata(name)["path"]
+    """Path of the CSV file of ``name`` (glmm_lib installed as files, not zipped)."""
+    return Path(str(SHIPPED / metadata(name)["path"]))
 
 
 def load(name: str) -> pd.DataFrame:
@@ -84,9 +81,10 @@ def load(name: str) -> pd.DataFrame:
     outside the listed levels, a missing value).
     """
     resource = metadata(name)
-    file = DATA_DIR / resource["path"]
+    file = SHIPPED / resource["path"]
     fields = resource["schema"]["fields"]
-    raw = pd.read_csv(file, dtype=str, keep_default_na=False, encoding="utf-8")
+    with file.open("rb") as handle:
+        raw = pd.read_csv(handle, dtype=str, keep_default_na=False, encoding="utf-8")
 
     expected = [f["name"] for f in fields]
     if list(raw.columns) != expected:
@@ -132,8 +130,7 @@ def _natural_key(label: str):
 
 def read(source, factors=()) -> pd.DataFrame:
     """A data set for a lesson: a shipped one by name (as :func:`load`), or any CSV
-    file by path (a relative path is tried from the working folder, then from
-    the repository root).
+    file by path (relative to the working folder).
 
     Lessons name their data in the parameters cell, so that a page can be re-run
     on another data set of the same design. For a CSV file, the columns in
@@ -146,8 +143,6 @@ def read(source, factors=()) -> pd.DataFrame:
         frame = load(source)
     else:
         file = Path(source).expanduser()
-        if not file.is_file() and not file.is_absolute():
-            file = DATA_DIR.parent / file      # relative to the repository, not the lesson
         if not file.is_file():
             raise DatasetError(f"{source!r} is neither a shipped data set "
                                f"({', '.join(available())}) nor a CSV file")

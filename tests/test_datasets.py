@@ -80,7 +80,7 @@ def test_unknown_name_lists_the_available_data_sets():
 def data_copy(tmp_path, monkeypatch):
     copy = tmp_path / "data"
     shutil.copytree(DATA, copy)
-    monkeypatch.setattr(datasets, "DATA_DIR", copy)
+    monkeypatch.setattr(datasets, "SHIPPED", copy)
     return copy
 
 
@@ -121,3 +121,17 @@ def test_every_column_is_described_with_type_unit_and_source():
             assert f"`{field['name']}`" in readme
         assert res["path"] in readme
     assert package["licenses"]
+
+
+def test_the_data_are_package_data_and_importing_loads_no_plotting():
+    """glmm_lib finds its data inside the package (glmm_lib/data links to the repository's
+    data/), and ``import glmm_lib`` loads neither matplotlib nor the course package."""
+    import subprocess
+    import sys
+
+    assert (REPO / "glmm_lib" / "data" / "datapackage.json").samefile(DATA / "datapackage.json")
+    code = ("import sys, glmm_lib; glmm_lib.datasets.load('crowder_seeds'); "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'matplotlib', 'course'}))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=REPO, check=True)
+    assert result.stdout.strip() == "[]"

@@ -1,7 +1,7 @@
 """Repeated measures (issue 9): fits of the swine model to trials simulated from known
 variance components recover them, and the covariance structures rank as they should.
 
-The swine trials come from ``glmm_lib.simulate_designs.simulate_swine`` (numpy draws
+The swine trials come from ``course.lessonkit.simulate_designs.simulate_swine`` (numpy draws
 from the stated model, independent of the fitting code).  The check is that the mean
 over replicates lies within four Monte Carlo standard errors of the truth, plus the
 downward bias ML variance estimates have with few rooms (allowance stated per term)."""
@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 import glmm_lib as gl
-from glmm_lib.simulate_designs import simulate_swine
+from course.lessonkit.simulate_designs import simulate_swine
 
 TRUTH = dict(sd_room=1.5, sd_pen=1.0, sd_pig=2.0, sd_e=1.2, rho=0.6)
 FORMULA = "weight ~ trt*week + (1|room) + (1|room:pen) + (1|pig) + ar1(0 + time|pig)"

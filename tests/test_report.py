@@ -31,10 +31,12 @@ from conftest import REPO, run_course
 
 import glmm_lib as gl
 from course import report as rp
-from course import report_tools as rt
+from course.report import batch as report_batch
 from course.errors import CourseError
-from course.report_folder import MADE_BY
-from glmm_lib.equations import model_equations, tex_text
+from course.report.folder import MADE_BY
+from course.report.inputs import means_variables, parse_means, prepare_data, read_table
+from course.report.prose import reading_of_tests
+from course.lessonkit.equations import model_equations, tex_text
 
 WEBWORMS = REPO / "data" / "beall_webworms.csv"
 CROWDER = REPO / "data" / "crowder_seeds.csv"
@@ -596,11 +598,11 @@ def test_reading_of_tests_names_overdispersion():
         def __init__(self, stat, p):
             self.statistic, self.p_value = stat, p
 
-    text = rt.reading_of_tests({"uniformity": T(0.2, 1e-6), "dispersion": T(3.1, 1e-9),
+    text = reading_of_tests({"uniformity": T(0.2, 1e-6), "dispersion": T(3.1, 1e-9),
                                 "outliers": T(1, 0.4)})
     assert "**Overdispersion** (p < 0.001" in text and "3.10 times" in text
     assert "No evidence of a problem with outliers (p = 0.400)" in text
-    calm = rt.reading_of_tests({"uniformity": T(0.02, 0.6), "dispersion": T(1.0, 0.9)})
+    calm = reading_of_tests({"uniformity": T(0.02, 0.6), "dispersion": T(1.0, 0.9)})
     assert "No test finds a problem" in calm
 
 
@@ -611,23 +613,23 @@ def test_read_table_formats(tmp_path):
     df.to_parquet(tmp_path / "d.parquet")
     df.to_excel(tmp_path / "d.xlsx", index=False)
     for name in ("d.csv", "d.tsv", "d.parquet", "d.xlsx"):
-        got = rt.read_table(tmp_path / name)
+        got = read_table(tmp_path / name)
         assert list(got.columns) == ["count y", "trt"] and len(got) == 3, name
 
 
 def test_parse_means():
-    assert rt.parse_means("trt") == (["trt"], [])
-    assert rt.parse_means("extract*gen") == (["extract", "gen"], [])
-    assert rt.parse_means("~ extract | gen") == (["extract"], ["gen"])
-    assert rt.parse_means("spray type", ["spray type"]) == (["spray type"], [])
-    assert rt.parse_means("~ `spray type` | `field block`") == (["spray type"], ["field block"])
+    assert parse_means("trt") == (["trt"], [])
+    assert parse_means("extract*gen") == (["extract", "gen"], [])
+    assert parse_means("~ extract | gen") == (["extract"], ["gen"])
+    assert parse_means("spray type", ["spray type"]) == (["spray type"], [])
+    assert parse_means("~ `spray type` | `field block`") == (["spray type"], ["field block"])
 
 
 def test_a_job_that_fails_in_a_worker_returns_its_error(tmp_path, monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("kernel died")
 
-    monkeypatch.setattr(rp, "make_report", boom)
+    monkeypatch.setattr(report_batch, "make_report", boom)     # what a Dask worker runs
     result = rp.run_job(job(tmp_path))
     assert result.status == "failed" and "RuntimeError: kernel died" in result.message
 
@@ -635,7 +637,7 @@ def test_a_job_that_fails_in_a_worker_returns_its_error(tmp_path, monkeypatch):
 def test_numeric_treatment_named_in_means_becomes_a_factor(tmp_path):
     df = pd.read_csv(WEBWORMS)
     df["dose"] = df["trt"].str[1].astype(int)            # 1, 2, 3, 4
-    data, notes = rt.prepare_data(df, rt.means_variables("dose", df.columns))
+    data, notes = prepare_data(df, means_variables("dose", df.columns))
     assert list(data["dose"].cat.categories) == [1, 2, 3, 4]
     assert notes == ["`dose` holds numbers; it is used as a factor with 4 levels"]
     df.to_csv(tmp_path / "dose.csv", index=False)

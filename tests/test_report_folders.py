@@ -16,7 +16,7 @@ import pytest
 from conftest import REPO, run_course
 
 from course import report as rp
-from course.report_folder import (MADE_BY, TEMP_MARKER, OutputFolderRefused,
+from course.report.folder import (MADE_BY, TEMP_MARKER, OutputFolderRefused,
                                   check_report_folder, clean_stale, move_into_place,
                                   new_temporary_folder)
 

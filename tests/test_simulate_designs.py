@@ -1,5 +1,6 @@
-"""Simulated designs (glmm_lib.simulate_designs), the shipped swine data, the
-lessons' data reader (glmm_lib.datasets.read) and the lesson figures (glmm_lib.plots)."""
+"""Simulated designs (course.lessonkit.simulate_designs), the shipped swine data, the
+data readers (glmm_lib.datasets.read, course.lessonkit.data.read) and the lesson figures
+(course.lessonkit.figures)."""
 
 from __future__ import annotations
 
@@ -17,10 +18,12 @@ import pytest  # noqa: E402
 
 from conftest import REPO  # noqa: E402
 import glmm_lib as gl  # noqa: E402
-from glmm_lib import plots  # noqa: E402
+from course.lessonkit import data as lesson_data  # noqa: E402
+from course.lessonkit import figures  # noqa: E402
+from course.lessonkit.simulate_designs import (compare_with_truth,  # noqa: E402
+                                               rcbd_treatment_means, simulate_rcbd,
+                                               simulate_swine)
 from glmm_lib.errors import GLMMInputError  # noqa: E402
-from glmm_lib.simulate_designs import (compare_with_truth, rcbd_treatment_means,  # noqa: E402
-                                       simulate_rcbd, simulate_swine)
 
 EFFECTS = {"Control": 0.0, "H1": -1.0, "H2": -2.0}
 
@@ -135,39 +138,26 @@ def test_read_takes_a_name_or_a_csv_path(tmp_path):
         gl.datasets.read("beall_webworms", factors=["plot"])
 
 
-def test_pooling_table_shrinks_by_the_balanced_formula():
-    df = gl.datasets.load("beall_webworms")
-    sample = df.groupby(["block", "trt"], observed=True).sample(n=2, random_state=1)
-    fit = gl.glmm("y ~ trt + (1|block)", data=sample, REML=True)
-    table = plots.pooling_table(fit, "block")
-    vc = fit.varcorr
-    s2u = float(vc["variance"].iloc[0])
-    lam = s2u / (s2u + fit.sigma**2 / 8)
-    ratio = ((table["partial_pooling"] - table["complete_pooling"])
-             / (table["no_pooling"] - table["complete_pooling"]))
-    np.testing.assert_allclose(ratio, lam, rtol=1e-4)
-
-
-def test_implied_covariance_of_a_random_intercept_model():
-    df = gl.datasets.load("swine_weights")
-    fit = gl.glmm("weight ~ trt * week + (1|pig)", data=df)
-    rows = np.flatnonzero((df["pig"] == "pig01").to_numpy())
-    cov = plots.implied_covariance(fit, rows).to_numpy()
-    s2 = float(fit.varcorr["variance"].iloc[0])
-    np.testing.assert_allclose(cov[0, 1], s2, rtol=1e-8)
-    np.testing.assert_allclose(cov[0, 0], s2 + fit.sigma**2, rtol=1e-8)
+def test_lesson_data_reads_a_relative_path_from_the_repository(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)                     # lessons run in their own folder
+    relative = "data/beall_webworms.csv"
+    with pytest.raises(gl.datasets.DatasetError, match="neither a shipped data set"):
+        gl.datasets.read(relative)                  # the library knows no repository
+    frame = lesson_data.read(relative, factors=["trt", "block"])
+    assert list(frame["block"].cat.categories)[:3] == ["B1", "B2", "B3"]
+    assert (frame["y"].to_numpy() == gl.datasets.load("beall_webworms")["y"].to_numpy()).all()
 
 
 def test_figures_draw():
     df = gl.datasets.load("beall_webworms")
     sw = gl.datasets.load("swine_weights")
-    plots.plot_rcbd(df, "y", "trt", "block")
-    plots.plot_mean_variance(df, "y", ["block", "trt"], colour_by="trt")
-    plots.plot_swine_design(sw)
-    plots.plot_profiles(sw, "weight", "week", "pig", "trt")
-    plots.plot_correlations({"a": np.eye(3) + 0.5, "b": np.eye(3)})
+    figures.plot_rcbd(df, "y", "trt", "block")
+    figures.plot_mean_variance(df, "y", ["block", "trt"], colour_by="trt")
+    figures.plot_swine_design(sw)
+    figures.plot_profiles(sw, "weight", "week", "pig", "trt")
+    figures.plot_correlations({"a": np.eye(3) + 0.5, "b": np.eye(3)})
     t = pd.DataFrame({"estimate": [1.0, 2.0], "lower": [0.5, 1.5], "upper": [1.5, 2.5]},
                      index=["A", "B"])
-    plots.plot_estimates({"one": t, "two": t}, truth=pd.Series([1.0, 2.0], index=["A", "B"]))
+    figures.plot_estimates({"one": t, "two": t}, truth=pd.Series([1.0, 2.0], index=["A", "B"]))
     assert len(plt.get_fignums()) == 6
     plt.close("all")

@@ -24,7 +24,7 @@ import shutil
 import uuid
 from pathlib import Path
 
-from .errors import CourseError
+from ..errors import CourseError
 
 RECORD = "report.json"
 BATCH_RECORD = "reports.json"

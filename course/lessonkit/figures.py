@@ -1,37 +1,35 @@
 """Figures for the lessons that are not model diagnostics or marginal means.
 
 Each function draws on a matplotlib Axes (a new figure when ``ax`` is None)
-and returns the Axes (or the Figure, for multi-panel drawings); the numbers
-behind a figure come from a companion function that returns a DataFrame, so a
+and returns the Axes (or the Figure, for multi-panel drawings). Where a figure
+shows numbers from a fit, they come from a glmm_lib function that returns a
+DataFrame (:mod:`glmm_lib.pooling`, :mod:`glmm_lib.implied_covariance`), so a
 lesson can print what it draws.
 
 - :func:`plot_rcbd`: a blocked experiment, treatment by block;
 - :func:`plot_proportions`: successes out of trials, one dot per unit;
 - :func:`cell_moments` and :func:`plot_mean_variance`: means against variances
   of groups of counts, with the Poisson line ``Var = mean``;
-- :func:`pooling_table` and :func:`plot_pooling`: no pooling, partial pooling
-  and complete pooling of group means;
-- :func:`group_effects` and :func:`plot_group_effects`: a treatment's effect
-  (ratio of means) in every group, raw and as the model predicts it;
+- :func:`plot_pooling`: no pooling, partial pooling and complete pooling of
+  group means (``glmm_lib.pooling.pooling_table``);
+- :func:`plot_group_effects`: a treatment's effect (ratio of means) in every
+  group, raw and as the model predicts it (``glmm_lib.pooling.group_effects``);
 - :func:`plot_estimates`: estimates with intervals from several analyses side
   by side, with the true values when known;
 - :func:`plot_swine_design`: the rooms / pens / pigs / weighings diagram;
 - :func:`plot_profiles`: one line per subject over time;
-- :func:`implied_covariance` and :func:`plot_correlations`: the covariance of
-  one subject's observations that a fitted model implies, as correlation maps.
-
-matplotlib is imported when a function needs it, so ``import glmm_lib`` does
-not load it.
+- :func:`plot_correlations`: covariance matrices (e.g.
+  ``glmm_lib.implied_covariance.implied_covariance``) as correlation maps.
 """
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from .errors import GLMMInputError
+from glmm_lib.errors import GLMMInputError
 
-__all__ = ["plot_rcbd", "plot_proportions", "cell_moments", "plot_mean_variance", "pooling_table", "plot_pooling",
-           "group_effects", "plot_group_effects", "plot_estimates", "plot_swine_design", "plot_profiles", "implied_covariance",
+__all__ = ["plot_rcbd", "plot_proportions", "cell_moments", "plot_mean_variance", "plot_pooling",
+           "plot_group_effects", "plot_estimates", "plot_swine_design", "plot_profiles",
            "plot_correlations"]
 
 
@@ -171,45 +169,9 @@ def plot_mean_variance(data: pd.DataFrame, response: str, groups, colour_by: str
 
 
 # --- pooling ------------------------------------------------------------------------------
-def pooling_table(fit, group: str) -> pd.DataFrame:
-    """Three estimates of the mean response in each level of ``group``.
-
-    - ``no_pooling``: the raw mean of the observations of that group alone;
-    - ``partial_pooling``: the fitted model's mean for the group (its fitted
-      values, which include the group's predicted random effect, averaged over
-      the group's rows);
-    - ``complete_pooling``: the raw mean of all observations, ignoring groups.
-
-    ``n`` is the number of observations per group. For a binomial fit the
-    response is the proportion of successes.
-    """
-    model = fit.model
-    frame = model.frame.data
-    if group not in frame.columns:
-        raise GLMMInputError(f"{group!r} is not a column of the fitted data; columns: "
-                             f"{list(frame.columns)}")
-    y = np.asarray(model.y, float)
-    fitted = np.asarray(fit.predict(), float)
-    if getattr(model.family, "has_trials", False):
-        trials = np.asarray(model.trials, float)
-        y = y / trials
-    work = pd.DataFrame({"g": frame[group].to_numpy(), "y": y, "fitted": fitted})
-    grouped = work.groupby("g", observed=True, sort=False)
-    out = pd.DataFrame({
-        "n": grouped.size(),
-        "no_pooling": grouped["y"].mean(),
-        "partial_pooling": grouped["fitted"].mean(),
-    })
-    levels = _levels(frame[group])
-    out = out.reindex(levels)
-    out.index.name = group
-    out["complete_pooling"] = float(np.mean(y))
-    return out
-
-
 def plot_pooling(table: pd.DataFrame, reference: pd.Series | None = None, ax=None,
                  ylabel: str = "mean response", reference_label: str = "all the data"):
-    """Draw :func:`pooling_table`: an arrow per group from its raw mean (no pooling)
+    """Draw ``glmm_lib.pooling.pooling_table``: an arrow per group from its raw mean (no pooling)
     to the model's estimate (partial pooling), and the overall mean (complete
     pooling) as a dashed line. ``reference`` (e.g. group means from a larger data
     set) is drawn as crosses."""
@@ -237,46 +199,9 @@ def plot_pooling(table: pd.DataFrame, reference: pd.Series | None = None, ax=Non
 
 
 # --- treatment effects by group --------------------------------------------------------
-def group_effects(fit, treatment: str, group: str, level, reference=None) -> pd.DataFrame:
-    """The effect of treatment ``level`` against ``reference`` (default: the first
-    level) in every level of ``group``, as a ratio of mean responses.
-
-    Columns: ``raw`` (ratio of the group's raw means), ``model`` (ratio of the
-    fit's predictions for that group, random effects included) and ``average``
-    (ratio of the population-level predictions, random effects at zero: the
-    same for every group). A ratio suits log-link models, where the model's
-    ratio is exp of a difference on the link scale.
-    """
-    frame = fit.model.frame.data
-    for col in (treatment, group):
-        if col not in frame.columns:
-            raise GLMMInputError(f"{col!r} is not a column of the fitted data")
-    levels = _levels(frame[treatment])
-    reference = levels[0] if reference is None else reference
-    if level not in levels or reference not in levels:
-        raise GLMMInputError(f"{treatment} levels are {levels}; got {level!r} and {reference!r}")
-    groups = _levels(frame[group])
-    grid = pd.DataFrame({group: np.repeat(groups, 2), treatment: np.tile([reference, level], len(groups))})
-    grid[group] = pd.Categorical(grid[group], categories=frame[group].cat.categories)
-    grid[treatment] = pd.Categorical(grid[treatment], categories=frame[treatment].cat.categories)
-    model = np.asarray(fit.predict(newdata=grid), float).reshape(-1, 2)
-    average = np.asarray(fit.predict(newdata=grid, re_form="~0"), float).reshape(-1, 2)
-    y = np.asarray(fit.model.y, float)
-    if getattr(fit.model.family, "has_trials", False):
-        y = y / np.asarray(fit.model.trials, float)
-    raw = (pd.DataFrame({"g": frame[group].to_numpy(), "t": frame[treatment].to_numpy(), "y": y})
-           .groupby(["g", "t"], observed=True)["y"].mean())
-    raw_ratio = [raw.get((g, level), np.nan) / raw.get((g, reference), np.nan) for g in groups]
-    out = pd.DataFrame({"raw": raw_ratio, "model": model[:, 1] / model[:, 0],
-                        "average": average[:, 1] / average[:, 0]},
-                       index=pd.Index(groups, name=group))
-    out.attrs["contrast"] = f"{level} / {reference}"
-    return out
-
-
 def plot_group_effects(table: pd.DataFrame, band: tuple | None = None, ax=None,
                        ylabel: str | None = None):
-    """Draw :func:`group_effects`: per group the raw ratio (open circle) and the
+    """Draw ``glmm_lib.pooling.group_effects``: per group the raw ratio (open circle) and the
     model's (dot), sorted by the model's, on a log axis, with the average effect
     as a line and, optionally, ``band = (low, high)`` shaded (e.g. the range in
     which the model expects 95 % of groups)."""
@@ -426,29 +351,6 @@ def plot_profiles(data: pd.DataFrame, response: str, time: str, subject: str, pa
     axes[0][0].set_ylabel(ylabel or response)
     fig.tight_layout()
     return fig
-
-
-def implied_covariance(fit, rows) -> pd.DataFrame:
-    """Covariance matrix of the observations in ``rows`` (positions in the fitted
-    data) that the fitted model implies: ``Z G Z' + R``, the random effects' part
-    summed over all terms plus, for a gaussian fit, the residual variance on the
-    diagonal. For a non-gaussian fit only the link-scale random-effect part is
-    returned. Rows and columns are labelled by the positions."""
-    rows = np.asarray(rows, dtype=np.int64)
-    model = fit.model
-    if rows.ndim != 1 or len(rows) == 0 or rows.min() < 0 or rows.max() >= model.nobs:
-        raise GLMMInputError(f"rows must be positions 0..{model.nobs - 1} of the fitted data")
-    re = model.random_effects
-    cov = np.zeros((len(rows), len(rows)))
-    for term, lam in zip(re.terms, re.factors(fit.theta)):
-        sigma = lam @ lam.T
-        z = term.design.X[rows]                         # (m, s)
-        codes = term.codes[rows]
-        same = codes[:, None] == codes[None, :]
-        cov += same * (z @ sigma @ z.T)
-    if model.family.name == "gaussian":
-        cov += np.eye(len(rows)) * fit.sigma**2
-    return pd.DataFrame(cov, index=rows, columns=rows)
 
 
 def plot_correlations(matrices: dict, labels=None, vmin: float = 0.0):

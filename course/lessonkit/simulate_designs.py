@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from .errors import GLMMInputError
+from glmm_lib.errors import GLMMInputError
 
 __all__ = ["RCBD_FAMILIES", "simulate_rcbd", "rcbd_treatment_means", "compare_with_truth",
            "simulate_swine", "swine_covariance", "swine_coefficients"]

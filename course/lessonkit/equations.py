@@ -7,7 +7,7 @@ with a legend saying what every symbol and subscript stands for, and (for a
 fit) the estimated values of the variance and dispersion parameters.
 
 >>> import glmm_lib as gl
->>> from glmm_lib.equations import model_equations
+>>> from course.lessonkit.equations import model_equations
 >>> fit = gl.glmm("y ~ trt + (1|block)", gl.datasets.load("beall_webworms"), family="nbinom1")
 >>> print(model_equations(fit).lines[0])
 \\text{y}_{ijk} \\sim \\mathrm{NB1}(\\mu_{ijk},\\ \\phi)
@@ -18,7 +18,8 @@ when those factors do not identify a row. Factor effects are Greek letters
 (alpha, gamma, delta, ...; interactions as (alpha gamma)_ij), slopes of numeric
 covariates are beta's, random effects are u, v, w, ...
 
-Plain text only: this module imports nothing beyond numpy and pandas.
+Plain text only: this module imports nothing beyond numpy and pandas. The TeX of
+each family (`_family_lines`) is teaching text, keyed by the family's name.
 """
 from __future__ import annotations
 
@@ -380,11 +381,11 @@ def model_equations(fit, *, estimates: bool = True, digits: int = 4) -> ModelEqu
 
     est = []
     if is_fit and estimates:
-        fam_name = family.name.lower()
         sigma = getattr(fit, "sigma", None)
+        # the symbol each family's TeX line (_family_lines) gives its dispersion
         symbol = {"nbinom1": r"\phi", "nbinom2": r"\theta", "gamma": r"\sigma",
-                  "beta": r"\phi", "beta_family": r"\phi", "t": r"\sigma"}.get(fam_name)
-        if fam_name == "gaussian" and sigma is not None:
+                  "beta": r"\phi", "beta_family": r"\phi", "t": r"\sigma"}.get(family.name.lower())
+        if family.has_residual_variance and sigma is not None:
             est.append(rf"$\hat\sigma^2 = {_num(sigma ** 2, digits)}$")
         elif symbol and sigma is not None:
             est.append(rf"$\hat{symbol} = {_num(sigma, digits)}$")
