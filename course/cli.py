@@ -76,9 +76,11 @@ def make_parser() -> argparse.ArgumentParser:
     clean = sub.add_parser("clean", help="remove the build folder (_build)")
     _add_location_options(clean)
 
+    from .power_cli import add_parser as add_power_parser
     from .report import add_parser as add_report_parser
 
     add_report_parser(sub)
+    add_power_parser(sub)
     return parser
 
 
@@ -88,6 +90,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     project = Project(args.root, args.out)
+    project.claim_build_dir()   # before any work: the build deletes stale files inside it
     lessons = project.lessons
     overrides = {}
     if args.param:  # reading the parameters cells needs jupytext: only when asked to override
@@ -142,6 +145,8 @@ def cmd_lessons(args: argparse.Namespace) -> int:
 def cmd_clean(args: argparse.Namespace) -> int:
     project = Project(args.root, args.out)
     if project.build_dir.exists():
+        if not project.owns_build_dir():
+            raise CourseError(f"{project.build_dir} was not made by this command; not removed")
         shutil.rmtree(project.build_dir)
         print(f"removed {project.build_dir}")
     return 0
@@ -153,7 +158,14 @@ def cmd_report(args: argparse.Namespace) -> int:
     return run(args)
 
 
-COMMANDS = {"build": cmd_build, "lessons": cmd_lessons, "clean": cmd_clean, "report": cmd_report}
+def cmd_power(args: argparse.Namespace) -> int:
+    from .power_cli import cmd_power as run
+
+    return run(args)
+
+
+COMMANDS = {"build": cmd_build, "lessons": cmd_lessons, "clean": cmd_clean, "report": cmd_report,
+            "power": cmd_power}
 
 
 def _shown(path: Path) -> str:

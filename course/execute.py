@@ -80,7 +80,7 @@ def ensure_kernel(project: Project) -> str:
     spec lives in the build folder and is put first on ``JUPYTER_PATH``; nothing
     is registered in the user's Jupyter folders.
     """
-    jupyter_dir = project.build_dir / "jupyter"
+    jupyter_dir = project.claim_build_dir() / "jupyter"
     spec_dir = jupyter_dir / "kernels" / KERNEL_NAME
     pythonpath = os.pathsep.join(
         p for p in [str(project.root), os.environ.get("PYTHONPATH", "")] if p

@@ -36,6 +36,10 @@ class Lesson:
         return PurePosixPath(self.docname).parent
 
 
+#: In every build folder this command made (``course clean`` deletes only such folders).
+BUILD_MARKER = ".glmm-course-build"
+
+
 class Project:
     """A course book rooted at ``root`` and built into ``out/_build``.
 
@@ -136,6 +140,25 @@ class Project:
     @property
     def build_dir(self) -> Path:
         return self.out / "_build"
+
+    def owns_build_dir(self) -> bool:
+        """True when ``_build`` is this command's to write and delete in: it carries our
+        marker, or it is the repository's own (ignored by git, documented as build output)."""
+        build = self.build_dir
+        if build.is_symlink() or (build.exists() and not build.is_dir()):
+            return False
+        return (not build.exists() or (build / BUILD_MARKER).is_file() or self.out == self.root
+                or not any(build.iterdir()))
+
+    def claim_build_dir(self) -> Path:
+        """Make (and mark) the build folder, or refuse one this command did not make: the
+        build deletes stale files inside it, so it never works in a folder of the user's."""
+        if not self.owns_build_dir():
+            raise CourseError(f"{self.build_dir} exists and was not made by this command; it "
+                              "is left as it is: choose another --out")
+        self.build_dir.mkdir(parents=True, exist_ok=True)
+        (self.build_dir / BUILD_MARKER).touch()
+        return self.build_dir
 
     @property
     def executed_dir(self) -> Path:

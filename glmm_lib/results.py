@@ -102,9 +102,34 @@ class GLMMResults:
         """Profile intervals on the optimizer's scale (see ``glmm_lib.profile``)."""
         return profile_intervals(self, level=level, parameters=parameters)
 
-    def coef_table(self) -> pd.DataFrame:
+    def coef_table(self, ddf=None) -> pd.DataFrame:
+        """glmmTMB's z table; with ``ddf`` ("Satterthwaite", "Kenward-Roger", "residual",
+        "asymptotic") lmerTest's t table for a gaussian identity-link model."""
+        if ddf is not None:
+            from .ddf import coef_table_ddf
+
+            return coef_table_ddf(self, ddf)
         return pd.DataFrame({"Estimate": self.params, "Std. Error": self.bse,
                              "z value": self.tvalues, "Pr(>|z|)": self.pvalues})
+
+    # ---- views of the fitted model that lessons and reports show -------------
+    def pooling_table(self, group) -> pd.DataFrame:
+        """Per-group raw means beside the model's predictions (``glmm_lib.pooling``)."""
+        from .pooling import pooling_table
+
+        return pooling_table(self, group)
+
+    def group_effects(self, treatment, group, level, reference=None) -> pd.DataFrame:
+        """The effect of ``treatment`` in each group (``glmm_lib.pooling``)."""
+        from .pooling import group_effects
+
+        return group_effects(self, treatment, group, level, reference=reference)
+
+    def implied_covariance(self, rows) -> pd.DataFrame:
+        """The marginal covariance of the responses in ``rows`` implied by the fit."""
+        from .implied_covariance import implied_covariance
+
+        return implied_covariance(self, rows)
 
     # ---- likelihood --------------------------------------------------------
     @property

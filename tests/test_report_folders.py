@@ -179,3 +179,16 @@ def test_make_report_refuses_before_checking_the_model(tmp_path):
                        out=folder)
     with pytest.raises(OutputFolderRefused):
         rp.make_report(job, pdf=False)
+
+
+# --- the course build and clean: the same rule for --out ------------------------------------
+def test_build_and_clean_refuse_a_build_folder_of_the_users(tmp_path):
+    build = tmp_path / "_build"
+    build.mkdir()
+    (build / "thesis.tex").write_text("years of work")
+    before = snapshot(tmp_path)
+    for command in ("build", "clean"):
+        proc = run_course(command, "--out", str(tmp_path))
+        assert proc.returncode == 1, proc.stdout + proc.stderr
+        assert "not made by this command" in proc.stderr
+        assert snapshot(tmp_path) == before

@@ -78,7 +78,7 @@ def report_kernel() -> str:
     from ..project import Project
 
     user = os.getuid() if hasattr(os, "getuid") else "user"
-    return ensure_kernel(Project(out=Path(tempfile.gettempdir()) / f"glmm-course-{user}"))
+    return ensure_kernel(Project(out=Path(tempfile.gettempdir()) / f"glmm-course-kernel-{user}"))
 
 
 def make_report(job: ReportJob, *, pdf: bool = True, force: bool = False,
