@@ -30,9 +30,11 @@ OKABE_ITO = {
     "reddish purple": "#CC79A7",
 }
 
-#: Colour cycle of lines and markers: the Okabe-Ito hues dark enough for 3:1,
-#: then orange and sky blue darkened to reach it.
-LINES = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#8F6500", "#3380B8")
+#: Colour cycle of lines and markers: the Okabe-Ito hues dark enough for 3:1.
+#: (Darkened orange and sky blue would reach 3:1 too, but then look like
+#: vermillion and blue to a protanope; a figure with more series needs markers
+#: or labels, not more colours.)
+LINES = ("#0072B2", "#D55E00", "#009E73", "#CC79A7")
 
 #: Colours of text in figures (each at least 4.5:1 on white).
 TEXT = {

@@ -10,9 +10,8 @@ one, and formats the cells:
 - ``digits``: decimal places, one number for every float column or a
   ``{column: places}`` mapping (other float columns get 4 significant digits);
 - ``pvalues``: columns printed as R's ``format.pval`` does (by default the
-  columns R and glmm_lib name as p-values, :data:`P_VALUE_COLUMNS`), one value at a time:
-  ``digits`` significant digits, scientific notation below 0.001, and
-  ``< 2.2e-16`` (machine epsilon, shown with ``digits - 2`` digits) below that;
+  columns R and glmm_lib name as p-values, :data:`P_VALUE_COLUMNS`), one value
+  at a time (R formats a column to a common width; here each cell stands alone);
 - missing values are blank.
 
 The result displays as HTML in a notebook (with the table's ``attrs["header"]``
@@ -36,16 +35,29 @@ P_VALUE_COLUMNS = ("p.value", "p_value", "Pr(>Chisq)", "Pr(>|z|)", "Pr(>|t|)", "
 DEFAULT_SIGNIFICANT = 4
 
 
+def _r_format(value: float, digits: int) -> str:
+    """A positive number as R's ``format(value, digits=)``: at most ``digits`` significant
+    digits, no trailing zeros, fixed notation unless scientific is shorter."""
+    mantissa, exponent = f"{value:.{digits - 1}e}".split("e")
+    if "." in mantissa:
+        mantissa = mantissa.rstrip("0").rstrip(".")
+    scientific = f"{mantissa}e{exponent}"
+    significant = len(mantissa.replace(".", ""))
+    fixed = f"{value:.{max(0, significant - 1 - int(exponent))}f}"
+    return fixed if len(fixed) <= len(scientific) else scientific
+
+
 def format_pvalue(p: float, digits: int = 3) -> str:
-    """One p-value as R's ``format.pval`` writes it (blank when missing)."""
+    """One p-value as R's ``format.pval(p, digits)`` writes it (blank when missing):
+    below machine epsilon ``<2e-16`` (epsilon with ``digits - 2`` digits, a space
+    after ``<`` when that is more than one digit)."""
     if p is None or not np.isfinite(p):
         return ""
     eps = sys.float_info.epsilon
     if p < eps:
-        return f"< {eps:.{max(1, digits - 2)}g}"
-    if p >= 1e-3:
-        return f"{p:.{digits}g}"
-    return f"{p:.{max(0, digits - 1)}e}"
+        shown = max(1, digits - 2)
+        return "<" + ("" if shown == 1 else " ") + _r_format(eps, shown)
+    return _r_format(float(p), digits)
 
 
 def _meaningful_index(frame: pd.DataFrame) -> bool:
