@@ -67,6 +67,7 @@ def show(fig, description: str) -> None:
     text = " ".join(str(description).split())
     if not text:
         raise ValueError("a figure needs a description of what it shows")
+    text = text[0].upper() + text[1:]
     display(fig, metadata={"image/png": {"alt": text}})
     plt.close(fig)
 
@@ -81,7 +82,11 @@ def describe_curves(ax, kind: str = "Curves") -> str:
             continue
         x, y = (np.asarray(a, float) for a in line.get_data())
         top = int(np.nanargmax(y))
-        parts.append(f"{_plain(label)} peaks at {_num(y[top])} at {_num(x[top])}")
+        # x to a tenth of the axis' order of magnitude: a grid point at 0.0201 is "0"
+        step = 10.0 ** (np.floor(np.log10(np.ptp(x) or 1.0)) - 1)
+        where = _num(round(x[top] / step) * step + 0.0)
+        shape = ("rises to" if top == len(y) - 1 else "falls from" if top == 0 else "peaks at")
+        parts.append(f"{_plain(label)} {shape} {_num(y[top])} at {where}")
     for bars in ax.containers:
         label = bars.get_label()
         if label.startswith("_"):
@@ -206,7 +211,7 @@ def describe_residuals(res, title: str | None = None) -> str:
     for key, name in shown.items():
         if key in tests.index:
             p = float(tests.loc[key, "p_value"])
-            verdicts.append(f"{name} p = {_num(p)}, {'significant' if p < 0.05 else 'n.s.'}")
+            verdicts.append(f"{name} p = {_num(p)}, {'significant' if p < 0.05 else 'not significant'}")
     lead = f"{title}: " if title else ""
     return (f"{lead}{res.n_obs} simulated residuals against uniform quantiles (left) and against "
             f"the model's predictions (right). Tests: " + "; ".join(verdicts) + ".")

@@ -139,7 +139,7 @@ def test_curves_are_described_by_their_labels_and_peaks():
     text = figure_text.describe_curves(ax)
     plt.close(fig)
     assert text.startswith("Normal densities: density against y.")
-    assert "σ = 1 peaks at 1 at 0" in text
+    assert "σ = 1 peaks at 1 at 0." in text
 
 
 # --- the built site in a browser ----------------------------------------------------------
