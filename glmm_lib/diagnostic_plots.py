@@ -7,7 +7,9 @@ figure) and return the Axes; :func:`plot_diagnostics` returns the two-panel
 Figure.  Nothing here needs a display: the figures work under the Agg backend
 and save with ``fig.savefig(path)``.
 
-As in DHARMa, a test result drawn in red is significant at 0.05, black is not.
+As in DHARMa, a test result drawn in the signal colour is significant at 0.05,
+black is not; the words ("significant", "n.s.") and, for boxes, a hatching say
+it too, so that no reader depends on telling the colours apart.
 """
 from __future__ import annotations
 
@@ -20,7 +22,9 @@ from .errors import GLMMInputError
 
 __all__ = ["plot_qq", "plot_residuals", "plot_residuals_by", "plot_diagnostics"]
 
-SIGNAL = "red"          # DHARMa's DHARMaSignalColor
+# DHARMa's signal colour is pure red; this is Okabe-Ito's vermillion, darkened to
+# 4.5:1 contrast on white (course/lessonkit/palette.py, TEXT["signal"], checks it).
+SIGNAL = "#A04000"
 _QUANTILES = (0.25, 0.5, 0.75)
 
 
@@ -213,6 +217,7 @@ def plot_residuals_by(res, column_or_values, ax=None, xlabel=None, rank=True):
         patch.set_facecolor(SIGNAL if bad else "lightgrey")
         patch.set_alpha(0.6 if bad else 1.0)
         patch.set_edgecolor(SIGNAL if bad else "black")
+        patch.set_hatch("///" if bad else None)
     for q in _QUANTILES:
         ax.axhline(q, color="black", ls="--", lw=0.8, zorder=0)
     ax.set_xticks(np.arange(1, len(keep) + 1))

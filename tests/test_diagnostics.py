@@ -298,8 +298,9 @@ def test_webworm_nbinom1_fit_is_not():
         assert dg.test_uniformity(res).p_value > 0.05
 
 
-def _texts_in_red(ax):
-    return [t.get_text() for t in ax.texts if matplotlib.colors.same_color(t.get_color(), "red")]
+def _texts_in_signal_colour(ax):
+    """Texts drawn in the signal colour (DHARMa's red, the course's dark vermillion)."""
+    return [t.get_text() for t in ax.texts if matplotlib.colors.same_color(t.get_color(), dp.SIGNAL)]
 
 
 def test_webworm_figures(tmp_path):
@@ -317,10 +318,12 @@ def test_webworm_figures(tmp_path):
         ax.figure.savefig(tmp_path / f"webworm_{family}_by_block.png", dpi=80)
         assert len(ax.get_xticklabels()) == 13
     qq, resid = saved["poisson", "conditional"].axes
-    assert any(t.startswith("Dispersion test") for t in _texts_in_red(qq))
-    assert any(matplotlib.colors.same_color(line.get_color(), "red") for line in resid.lines)
+    flagged = _texts_in_signal_colour(qq)
+    # significant in colour and in words
+    assert any(t.startswith("Dispersion test") and "Deviation significant" in t for t in flagged)
+    assert any(matplotlib.colors.same_color(line.get_color(), dp.SIGNAL) for line in resid.lines)
     qq, _ = saved["nbinom1", "conditional"].axes
-    assert not any(t.startswith("Dispersion test") for t in _texts_in_red(qq))
+    assert not any(t.startswith("Dispersion test") for t in _texts_in_signal_colour(qq))
     # with random effects drawn anew the predictions are population-level: four
     # treatment values, drawn as box plots, as DHARMa does
     _, resid = saved["poisson", "new"].axes

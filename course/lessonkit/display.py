@@ -9,12 +9,14 @@ __all__ = ["use_course_style", "show_tests"]
 
 
 def use_course_style(figsize=(7.0, 3.4), significant_digits: int | None = None) -> None:
-    """Figures without top and right spines at 100 dpi, ``figsize`` inches by default
-    (None: matplotlib's); with ``significant_digits``, tables print floats to that
-    many significant digits."""
+    """The course's figure style (the colour-blind-safe palette of :mod:`.palette`, no top
+    and right spines, 100 dpi), ``figsize`` inches by default (None: matplotlib's); with
+    ``significant_digits``, tables print floats to that many significant digits."""
     import matplotlib.pyplot as plt
 
-    style = {"figure.dpi": 100, "axes.spines.top": False, "axes.spines.right": False}
+    from .palette import course_rcparams
+
+    style = course_rcparams()
     if figsize is not None:
         style["figure.figsize"] = figsize
     plt.rcParams.update(style)
@@ -26,4 +28,7 @@ def use_course_style(figsize=(7.0, 3.4), significant_digits: int | None = None) 
 
 def show_tests(residuals):
     """The residual tests of simulated residuals as a small table: statistic and p-value."""
-    return residuals.tests()[["statistic_name", "statistic", "p_value"]].round(4)
+    from .tables import format_table
+
+    return format_table(residuals.tests()[["statistic_name", "statistic", "p_value"]],
+                        digits={"statistic": 4})
