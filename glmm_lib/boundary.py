@@ -98,8 +98,7 @@ def describe(model, table, params, k) -> str:
     kind = table[k].kind
     if kind in (Kind.DISPERSION, Kind.SHAPE):
         limit = "zero" if params[k] < 0 else "infinite"
-        return (f"the family's {kind.value} parameter ({table[k].name}, on the log scale) "
-                f"is estimated as {limit}")
+        return f"the residual {kind.value} ({table[k].name} on the log scale) is estimated as {limit}"
     term, structure_theta, position = _term_of(model, table, params, k)
     group = term.group_name
     if kind is Kind.LOG_SD:

@@ -22,10 +22,11 @@ from .errors import ConvergenceWarning, SingularFitWarning
 # GLMMModel.fit <- glmm)
 _STACKLEVEL = 4
 
-SINGULAR_MEANING = ("the data show no variation between those groups beyond what the rest of "
-                    "the model explains; the model is simpler than written. The fixed effects, "
-                    "their standard errors and tests still hold (they are computed with that "
-                    "component at zero); refitting without it gives the same fixed effects")
+SINGULAR_MEANING = ("a variance estimated as zero means that the data show no variation "
+                    "between those groups beyond the residual variation (a correlation at +1 or "
+                    "-1: the two effects vary together as one); the model is simpler than "
+                    "written. The fixed effects and their standard errors still hold: they are "
+                    "computed with that component held at its limit")
 
 
 @dataclass(frozen=True)
