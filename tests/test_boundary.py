@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import functools
 import json
+import subprocess
+import sys
 import warnings
 from pathlib import Path
 
@@ -128,3 +130,14 @@ def test_badly_scaled_random_slope_converges_without_warnings(key):
     assert result.converged and not result.convergence.singular
     assert not caught, [str(w.message) for w in caught]
     assert np.max(np.abs(result.optimizer.final_gradient)) < 1e-3
+
+
+def test_shipped_pigs_match_their_script():
+    script = Path(__file__).resolve().parent.parent / "data" / "make_balanced_pigs.py"
+    result = subprocess.run([sys.executable, str(script), "--check"], capture_output=True,
+                            text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    df = gl.datasets.load("balanced_pigs")
+    assert df.shape == (96, 6)
+    counts = df.groupby(["feed", "time"], observed=True).size()
+    assert (counts == 8).all() and len(counts) == 12      # balanced: 8 pigs a feed, 4 weighings
