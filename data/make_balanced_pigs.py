@@ -26,6 +26,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from make_swine import write_or_check  # noqa: E402
+
 OUT = Path(__file__).resolve().parent / "balanced_pigs.csv"
 
 SEED = 20261208
@@ -49,17 +52,8 @@ def make() -> pd.DataFrame:
 
 
 def main(argv=None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    text = make().to_csv(index=False, lineterminator="\n")
-    if "--check" in argv:
-        if not OUT.is_file() or OUT.read_text(encoding="utf-8") != text:
-            print(f"{OUT} differs from a fresh simulation; run python data/make_balanced_pigs.py")
-            return 1
-        print(f"{OUT} matches a fresh simulation")
-        return 0
-    OUT.write_text(text, encoding="utf-8")
-    print(f"wrote {OUT} ({text.count(chr(10)) - 1} rows)")
-    return 0
+    return write_or_check(make(), OUT, "make_balanced_pigs.py",
+                          sys.argv[1:] if argv is None else argv)
 
 
 if __name__ == "__main__":
