@@ -112,13 +112,14 @@ def describe(model, table, params, k) -> str:
         return f"the variance of {name} between {group} levels is estimated as zero"
     report = term.structure.report(structure_theta)
     if report.get("rho") is not None:
-        return (f"the correlation within {group} ({term.structure.name}) is estimated at "
+        return (f"the correlation within {group} ({term.structure.name}) is estimated as "
                 f"{report['rho']:+.2g}")
     corr = report.get("corr")
-    pairs = [f"{term.term_names[i]} and {term.term_names[j]} ({corr[i, j]:+.2g})"
+    pairs = [f"the correlation of {term.term_names[j]} and {term.term_names[i]} within {group} "
+             f"is estimated as {corr[i, j]:+.0f}"
              for i in range(term.size) for j in range(i) if abs(corr[i, j]) > 0.99]
     if pairs:
-        return f"the correlation of {', '.join(pairs)} within {group} is estimated at its limit"
+        return "; ".join(pairs)
     return (f"a correlation within {group} is not identified (a variance of that term is "
             "zero)")
 

@@ -19,8 +19,8 @@ from . import boundary
 from .errors import ConvergenceWarning, SingularFitWarning
 
 # where the warnings point: at the caller of glmm() (check_convergence <- fitting.fit <-
-# GLMMModel.fit <- glmm)
-_STACKLEVEL = 4
+# GLMMModel.fit <- glmm <- the caller)
+_STACKLEVEL = 5
 
 SINGULAR_MEANING = ("a variance estimated as zero means that the data show no variation "
                     "between those groups beyond the residual variation (a correlation at +1 or "

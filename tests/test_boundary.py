@@ -43,7 +43,7 @@ BOUNDARY_SD = 0.01      # an SD below this (glmmTMB's) is at zero
 # what each boundary fit must say is at its limit
 SINGULAR = {
     "pigs_cs": "residual",
-    "pigs_us": "pig",
+    "pigs_us": "the correlation of (Intercept) and week within pig is estimated as +1",
     "pigs_nested": "the pen variance is estimated as zero",
     "pigs_nested_reml": "the pen variance is estimated as zero",
     "dyestuff2": "the Batch variance is estimated as zero",
