@@ -62,18 +62,23 @@ def make():
     return simulate_swine(**TRUTH)
 
 
-def main(argv=None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    text = make().to_csv(index=False, lineterminator="\n")
+def write_or_check(frame, out, script, argv) -> int:
+    """Write ``frame`` to ``out`` as CSV, or with ``--check`` in ``argv`` fail (return 1) if
+    ``out`` differs from it; ``script`` is the command that rewrites it."""
+    text = frame.to_csv(index=False, lineterminator="\n")
     if "--check" in argv:
-        if not OUT.is_file() or OUT.read_text(encoding="utf-8") != text:
-            print(f"{OUT} differs from a fresh simulation; run python data/make_swine.py")
+        if not out.is_file() or out.read_text(encoding="utf-8") != text:
+            print(f"{out} differs from a fresh simulation; run python data/{script}")
             return 1
-        print(f"{OUT} matches a fresh simulation")
+        print(f"{out} matches a fresh simulation")
         return 0
-    OUT.write_text(text, encoding="utf-8")
-    print(f"wrote {OUT} ({text.count(chr(10)) - 1} rows)")
+    out.write_text(text, encoding="utf-8")
+    print(f"wrote {out} ({text.count(chr(10)) - 1} rows)")
     return 0
+
+
+def main(argv=None) -> int:
+    return write_or_check(make(), OUT, "make_swine.py", sys.argv[1:] if argv is None else argv)
 
 
 if __name__ == "__main__":

@@ -39,10 +39,11 @@ def fit(model, start=None, **optimizer_options) -> GLMMResults:
         p0 = start_vector(model, objective, start)
         summary, hessian = optimize(objective, p0, **optimizer_options)
         if objective.model is model:
-            state = final_state(objective, summary.end, hessian)
+            state = final_state(objective, summary.end, hessian, at_limit=summary.at_limit)
         else:   # fitted on the distinct rows: the results need every row, and the last
             last = objective.last_mode       # mode, at a point near the end, starts theirs
             state = final_state(make_objective(model), summary.end, hessian,
-                                b_start=None if last is None else last.b)
+                                b_start=None if last is None else last.b,
+                                at_limit=summary.at_limit)
     convergence = check_convergence(model, summary, state)
     return GLMMResults(model, state, summary, convergence)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.optimize
 
+from . import boundary
 from .laplace import InnerModeError
 from .parameters import Kind, ParameterTable
 
@@ -30,6 +31,7 @@ class OptSummary:
     n_evaluations: int              # inner modes solved
     n_gradients: int
     message: str                    # L-BFGS-B's
+    at_limit: tuple = ()            # positions of variance parameters at a limit (boundary)
 
     def __str__(self):
         return "\n".join([f"message: {self.message}",
@@ -97,10 +99,14 @@ def newton_polish(negative, gradient_only, p, value, grad, hessian, max_steps):
     return p, value, grad, hessian
 
 
+# A gradient this large after the Newton polish means the search stalled on a badly
+# scaled problem (``rescaled``), not that it reached a maximum.
+STALLED_GRADIENT = 1e-3
+
 CRAWL_WINDOW = 10     # iterations over which a log SD is watched for crawling to zero
 
 
-def quasi_newton(negative, p0, parameters: ParameterTable, max_iter):
+def quasi_newton(negative, p0, parameters: ParameterTable, max_iter, scale=None):
     """L-BFGS-B on the exact gradient, with a shortcut for variances that go to zero.
 
     When a variance's maximum is at zero, its log SD crawls towards minus infinity: the
@@ -109,7 +115,15 @@ def quasi_newton(negative, p0, parameters: ParameterTable, max_iter):
     iterations, below -2.5) while the likelihood gains under 0.01 is sent 12 units lower
     in one jump, and the search restarts.  The jump is kept only if the likelihood rises
     all the way along it (checked 1, 3 and 12 units down): a maximum at a small positive
-    SD is then not jumped over."""
+    SD is then not jumped over.
+
+    With ``scale``, L-BFGS-B moves p / scale (see ``rescaled``); the result is on p's scale."""
+    scale = np.ones_like(p0) if scale is None else scale
+
+    def scaled(q):
+        value, grad = negative(q * scale)
+        return value, grad * scale
+
     options = {"maxiter": max_iter, "ftol": 1e-12, "gtol": 1e-9, "maxcor": 20}
     log_sds = parameters.where(Kind.LOG_SD)
     tried, p = set(), p0
@@ -117,7 +131,7 @@ def quasi_newton(negative, p0, parameters: ParameterTable, max_iter):
         history, crawling = [], []
 
         def watch(intermediate_result):
-            history.append((intermediate_result.x.copy(), intermediate_result.fun))
+            history.append((intermediate_result.x * scale, intermediate_result.fun))
             if len(history) <= CRAWL_WINDOW:
                 return
             (x_then, f_then), (x_now, f_now) = history[-1 - CRAWL_WINDOW], history[-1]
@@ -127,9 +141,11 @@ def quasi_newton(negative, p0, parameters: ParameterTable, max_iter):
                     crawling.append(k)
                     raise StopIteration
 
-        result = scipy.optimize.minimize(negative, p, jac=True, method="L-BFGS-B",
-                                         bounds=parameters.bounds,
+        result = scipy.optimize.minimize(scaled, p / scale, jac=True, method="L-BFGS-B",
+                                         bounds=[(lo / s, hi / s) for (lo, hi), s
+                                                 in zip(parameters.bounds, scale)],
                                          callback=watch if log_sds else None, options=options)
+        result.x = result.x * scale
         if not crawling:
             return result
         k = crawling[0]
@@ -145,6 +161,21 @@ def quasi_newton(negative, p0, parameters: ParameterTable, max_iter):
             value = trial_value
         else:
             p = trial
+
+
+def rescaled(hessian):
+    """Scales that give the Hessian a unit diagonal (Jacobi preconditioning).
+
+    L-BFGS-B starts from an identity Hessian and cannot recover from a problem whose
+    curvatures differ by orders of magnitude: with lme4's ``(Time | Rat)`` on days 1 to 64,
+    the slope's coefficients are 10^3 times as curved as the intercept's, and the line
+    search stalls with a gradient of 30.  Rescaled by the curvature at that point, the
+    same search converges."""
+    curvature = np.abs(np.diag(hessian))
+    usable = np.isfinite(curvature) & (curvature > 0)
+    reference = np.median(curvature[usable]) if usable.any() else 1.0
+    curvature = np.where(usable, np.clip(curvature, 1e-8 * reference, None), reference)
+    return 1 / np.sqrt(curvature)
 
 
 def optimize(objective, start, max_iter=1000, newton_steps=10):
@@ -184,7 +215,19 @@ def optimize(objective, start, max_iter=1000, newton_steps=10):
         hessian = numeric_hessian(gradient_only, p, grad)
         p, value, grad, hessian = newton_polish(negative, gradient_only, p, value, grad, hessian,
                                                 newton_steps)
-    table = objective.parameters
+        table = objective.parameters
+        if np.max(np.abs(grad), initial=0.0) > STALLED_GRADIENT:
+            result = quasi_newton(negative, p, table, max_iter, scale=rescaled(hessian))
+            p = result.x
+            value, grad = negative(p)
+            hessian = numeric_hessian(gradient_only, p, grad)
+            p, value, grad, hessian = newton_polish(negative, gradient_only, p, value, grad,
+                                                    hessian, newton_steps)
+        at_limit = boundary.parameters_at_limit(table, p, hessian)
+        if at_limit:
+            back = boundary.retreat(lambda q: -negative(q)[0], p, at_limit)
+            if not np.array_equal(back, p):
+                hessian = numeric_hessian(gradient_only, back, gradient_only(back))
     summary = OptSummary(start, p, table.names, table.bounds, -value, -grad,
-                         objective.n_evaluations, counts["grad"], str(result.message))
+                         objective.n_evaluations, counts["grad"], str(result.message), at_limit)
     return summary, hessian

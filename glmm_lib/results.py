@@ -13,10 +13,12 @@ from .profile import profile_intervals
 from .summary import Summary
 
 
-def _standard_errors(cov):
+def _standard_errors(cov, at_limit=()):
     """sqrt of the diagonal; NaN (not a warning) where a non-positive-definite Hessian
-    left a negative variance: the fit reports that problem in ``convergence_problems``."""
-    var = np.diag(np.asarray(cov, float))
+    left a negative variance, and for the parameters ``at_limit`` (positions in ``cov``),
+    held at a limit of their range: the fit reports both in ``convergence_problems``."""
+    var = np.diag(np.asarray(cov, float)).copy()
+    var[list(at_limit)] = np.nan
     return np.sqrt(np.where(var >= 0, var, np.nan))
 
 
@@ -46,14 +48,19 @@ class GLMMResults:
 
     @property
     def convergence_problems(self) -> list:
-        return list(self.convergence.problems)
+        """Why the fit may not have converged, then each component of a singular fit
+        (``singular fit: the block variance is estimated as zero``), which does not make
+        ``converged`` False."""
+        return list(self.convergence.notes)
 
     # ---- fixed effects -----------------------------------------------------
     def cov_params(self, full=False) -> pd.DataFrame:
         """Covariance of the fixed effects (or of all outer parameters with ``full``)."""
-        if full:
+        if full:     # a parameter held at a limit has no variance (NaN) and no covariance (0)
             names = self.parameters.names
-            return pd.DataFrame(self.state.cov, index=names, columns=names)
+            cov = self.state.cov.copy()
+            cov[self.state.at_limit, self.state.at_limit] = np.nan
+            return pd.DataFrame(cov, index=names, columns=names)
         return pd.DataFrame(self.state.beta_cov, index=self.params.index, columns=self.params.index)
 
     @property
@@ -181,7 +188,9 @@ class GLMMResults:
         names = self.model.aux_names(name)
         sl = self.layout.aux(name)
         est = pd.Series(self.optimizer.end[sl], index=names, name="Estimate")
-        se = pd.Series(_standard_errors(self.state.cov[sl, sl]), index=names, name="Std. Error")
+        held = [k - sl.start for k in self.state.at_limit if sl.start <= k < sl.stop]
+        se = pd.Series(_standard_errors(self.state.cov[sl, sl], held), index=names,
+                       name="Std. Error")
         return est, se
 
     @property

@@ -16,8 +16,9 @@ DATA = REPO / "data"
 
 
 def test_available_lists_the_shipped_files():
-    assert datasets.available() == ["beall_webworms", "belenky_sleepstudy", "crowder_seeds",
-                                    "john_alpha", "rat_bodyweight", "swine_weights", "yates_oats"]
+    assert datasets.available() == ["balanced_pigs", "beall_webworms", "belenky_sleepstudy",
+                                    "crowder_seeds", "john_alpha", "lme4_dyestuff2",
+                                    "rat_bodyweight", "swine_weights", "yates_oats"]
     assert {f.stem for f in DATA.glob("*.csv")} == set(datasets.available())
 
 
@@ -70,7 +71,8 @@ def test_each_load_is_a_fresh_frame():
 
 
 def test_unknown_name_lists_the_available_data_sets():
-    with pytest.raises(datasets.DatasetError, match="available data sets: beall_webworms, belenky_sleepstudy, crowder_seeds"):
+    with pytest.raises(datasets.DatasetError,
+                       match="available data sets: balanced_pigs, beall_webworms, belenky_sleepstudy"):
         datasets.load("beall")
     with pytest.raises(ValueError):  # DatasetError is a ValueError
         datasets.load("crowder_seeds.csv")
