@@ -90,7 +90,8 @@ def cmd_build(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     project = Project(args.root, args.out)
-    project.claim_build_dir()   # before any work: the build deletes stale files inside it
+    if not project.owns_build_dir():    # before any work: the build deletes stale files in it
+        project.claim_build_dir()
     lessons = project.lessons
     overrides = {}
     if args.param:  # reading the parameters cells needs jupytext: only when asked to override

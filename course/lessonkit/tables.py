@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from glmm_lib.tables import TableResult
+
 #: Column names of p-values in R's and glmm_lib's tables.
 P_VALUE_COLUMNS = ("p.value", "p_value", "Pr(>Chisq)", "Pr(>|z|)", "Pr(>|t|)", "Pr(>F)")
 
@@ -111,9 +113,14 @@ class FormattedTable:
 
 def format_table(frame: pd.DataFrame, digits: int | dict | None = None, pvalues=None,
                  p_digits: int = 3) -> FormattedTable:
-    """``frame`` ready to show: no index column, formatted cells (see the module's doc)."""
+    """``frame`` ready to show: no index column, formatted cells (see the module's doc).
+    A glmm_lib result shown as a table (means, contrasts, letters) keeps its notes."""
+    header, notes = [], []
+    if isinstance(frame, TableResult):
+        frame, notes = frame.table, list(frame.notes)
     if not isinstance(frame, pd.DataFrame):
-        raise TypeError(f"format_table needs a DataFrame, got {type(frame).__name__}")
+        raise TypeError(f"format_table needs a DataFrame or a glmm_lib table result, got "
+                        f"{type(frame).__name__}")
     if pvalues is None:
         pvalues = [c for c in P_VALUE_COLUMNS if c in frame.columns]
     pvalues = {pvalues} if isinstance(pvalues, str) else set(pvalues)
@@ -128,5 +135,6 @@ def format_table(frame: pd.DataFrame, digits: int | dict | None = None, pvalues=
         for column in data.columns
     })
     numeric = {c for c in data.columns if pd.api.types.is_numeric_dtype(data[c])}
-    return FormattedTable(cells, list(frame.attrs.get("header", [])), list(frame.attrs.get("notes", [])),
-                          numeric)
+    header = header + list(frame.attrs.get("header", []))
+    notes = notes + list(frame.attrs.get("notes", []))
+    return FormattedTable(cells, header, notes, numeric)
