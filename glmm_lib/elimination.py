@@ -41,7 +41,6 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
-from scipy.linalg import lapack
 
 from . import memory
 
@@ -59,7 +58,7 @@ class CoupledFactor:
     LD_inv: np.ndarray         # (levels, s, s) inverses of the Cholesky factors of D_j
     logdet_D: float
     G_values: np.ndarray       # (pairs, s): G = L_D^-1 C at each (level, column of R) pair
-    G: sp.csr_matrix           # the same as a sparse (levels * s, q2) matrix
+    G: sp.csr_matrix | np.ndarray   # the same as a (levels * s, q2) matrix, sparse or dense
     LS: np.ndarray             # lower Cholesky factor of the Schur complement S
 
 
@@ -117,6 +116,11 @@ class CoupledBlock:
         self._csr_indices = self.pair_col[p][order].astype(np.int32)
         self._csr_indptr = np.concatenate(
             [[0], np.cumsum(np.bincount(csr_row, minlength=n_levels * s))]).astype(np.int32)
+        # G'G by BLAS on a dense G when that is not much more work than the sparse
+        # product (few columns of R, as items against subjects): no sparse overhead
+        sparse_work = float(np.sum((counts * s) ** 2))
+        self.dense_G = n_levels * s * q2 * q2 <= 20 * sparse_work + 2e6
+        self._dense_index = csr_row[order] * q2 + self._csr_indices
         # where each row's contributions to D, C and R land (fixed by the design)
         self._D_index = (self.row_level[:, None, None] * s * s
                          + np.arange(s)[None, :, None] * s + np.arange(s)[None, None, :]).ravel()
@@ -173,9 +177,15 @@ class CoupledBlock:
         else:
             LD_inv = np.linalg.inv(LD)
             G_values = np.einsum("pab,pb->pa", LD_inv[self.pair_level], C)
-        G = sp.csr_matrix((G_values[self._csr_pair, self._csr_slot], self._csr_indices,
-                           self._csr_indptr), shape=(self.n_levels * self.s, self.q2))
-        S = R - (G.T @ G).toarray()
+        data = G_values[self._csr_pair, self._csr_slot]
+        shape = (self.n_levels * self.s, self.q2)
+        if self.dense_G:
+            G = np.zeros(shape)
+            G.ravel()[self._dense_index] = data
+            S = R - G.T @ G
+        else:
+            G = sp.csr_matrix((data, self._csr_indices, self._csr_indptr), shape=shape)
+            S = R - (G.T @ G).toarray()
         try:
             LS = scipy.linalg.cholesky(S, lower=True, overwrite_a=True, check_finite=False)
         except np.linalg.LinAlgError:
@@ -200,10 +210,9 @@ class CoupledBlock:
     def inverse(self, factor: CoupledFactor) -> CoupledInverse:
         """H^-1 at the diagonal blocks of the eliminated factor, at the pairs of C and
         over R (where it is S^-1, dense)."""
-        S_inv, info = lapack.dpotri(factor.LS, lower=1)
-        if info != 0:
-            raise np.linalg.LinAlgError("the Schur complement could not be inverted")
-        S_inv = np.tril(S_inv) + np.tril(S_inv, -1).T
+        # two triangular solves against the identity: OpenBLAS runs them at GEMM speed,
+        # LAPACK's potri (inverse from the factor) several times slower
+        S_inv = scipy.linalg.cho_solve((factor.LS, True), np.eye(self.q2), check_finite=False)
         s = self.s
         T = np.zeros_like(factor.G_values)                   # (G S^-1) at the pairs
         TG = np.zeros((self.n_levels, s, s))                 # T_j G_j'

@@ -66,8 +66,9 @@ DESIGNS = {
 }
 
 
-def objectives(key):
-    """(dense, eliminated) objectives of one model."""
+def objectives(key, sparse_G):
+    """(dense, eliminated) objectives of one model; ``sparse_G`` takes G'G by the sparse
+    product even where the dense one is chosen (these designs are small)."""
     make, formula, kwargs = DESIGNS[key]
     model = GLMMModel(formula, make(), **kwargs)
     re = model.random_effects
@@ -77,15 +78,18 @@ def objectives(key):
         objective.blocks = BlockStructure(re.cols, re.q, re.slot_factors(),
                                           eliminate_from=eliminate_from)
         out.append(objective)
+    for block in out[1].blocks.coupled:
+        block.dense_G = block.dense_G and not sparse_G
     assert not out[0].blocks.coupled and out[1].blocks.coupled
     p = starting_values(model)
     p = out[0].start(p + np.random.default_rng(0).normal(0, 0.15, p.size))
     return out[0], out[1], p
 
 
+@pytest.mark.parametrize("sparse_G", [False, True])
 @pytest.mark.parametrize("key", list(DESIGNS))
-def test_elimination_gives_the_dense_value_gradient_and_log_determinant(key):
-    dense, eliminated, p = objectives(key)
+def test_elimination_gives_the_dense_value_gradient_and_log_determinant(key, sparse_G):
+    dense, eliminated, p = objectives(key, sparse_G)
     state_d = dense.mode(p)
     state_e = eliminated.mode(p, b_start=state_d.b)
     assert state_d.inner_converged and state_e.inner_converged
@@ -97,9 +101,10 @@ def test_elimination_gives_the_dense_value_gradient_and_log_determinant(key):
                                rtol=TOL, atol=TOL)
 
 
+@pytest.mark.parametrize("sparse_G", [False, True])
 @pytest.mark.parametrize("key", list(DESIGNS))
-def test_elimination_solves_and_selects_the_entries_of_the_inverse(key):
-    dense, eliminated, p = objectives(key)
+def test_elimination_solves_and_selects_the_entries_of_the_inverse(key, sparse_G):
+    dense, eliminated, p = objectives(key, sparse_G)
     state = dense.mode(p)
     w = np.random.default_rng(1).uniform(0.2, 2.0, state.eta.size)
     chol_d = dense.blocks.cholesky(dense.blocks.assemble(state.A, w))
