@@ -47,6 +47,9 @@ from . import memory
 # S^-1 is gathered at the columns of a group of levels at once; the gathered blocks of
 # a group stay under this many doubles.
 GATHER_DOUBLES = 4_000_000
+# up to this many doubles G S^-1 is formed whole (one product, then read at the pairs);
+# beyond it S^-1 is gathered level by level at the columns each touches
+PRODUCT_DOUBLES = 10_000_000
 # levels are grouped by how many columns of R they touch; within a group each is padded
 # to the group's largest, and the groups' sizes grow by this ratio (padding waste <= 25%)
 GROUP_RATIO = 1.25
@@ -214,8 +217,27 @@ class CoupledBlock:
         # LAPACK's potri (inverse from the factor) several times slower
         S_inv = scipy.linalg.cho_solve((factor.LS, True), np.eye(self.q2), check_finite=False)
         s = self.s
-        T = np.zeros_like(factor.G_values)                   # (G S^-1) at the pairs
-        TG = np.zeros((self.n_levels, s, s))                 # T_j G_j'
+        if self.n_levels * s * self.q2 <= PRODUCT_DOUBLES:
+            # G S^-1 in one product (BLAS, or sparse times dense), read at the pairs
+            GS = np.asarray(factor.G @ S_inv).reshape(self.n_levels, s, self.q2)
+            T = GS[self.pair_level, :, self.pair_col]                    # (pairs, s)
+            outer = (T[:, :, None] * factor.G_values[:, None, :]).reshape(-1, s * s)
+            TG = np.stack([np.bincount(self.pair_level, weights=outer[:, k], minlength=self.n_levels)
+                           for k in range(s * s)], axis=1).reshape(self.n_levels, s, s)
+        else:
+            T, TG = self._gathered_products(factor, S_inv)
+        eye = np.eye(s)
+        LD_inv = factor.LD_inv
+        EE = np.einsum("jba,jbc,jcd->jad", LD_inv, eye + TG, LD_inv)
+        ER = -np.einsum("pba,pb->pa", LD_inv[self.pair_level], T)
+        return CoupledInverse(EE, ER, S_inv)
+
+    def _gathered_products(self, factor, S_inv):
+        """T = G S^-1 at the pairs and T_j G_j' per level, from S^-1 gathered at each
+        level's columns (sum_j |N_j|^2 entries; where G S^-1 whole would be too large)."""
+        s = self.s
+        T = np.zeros_like(factor.G_values)
+        TG = np.zeros((self.n_levels, s, s))
         padded_values = np.vstack([factor.G_values, np.zeros((1, s))])
         padded_cols = np.append(self.pair_col, 0)
         for group in self._groups:
@@ -227,11 +249,7 @@ class CoupledBlock:
                 real = pairs >= 0
                 T[pairs[real]] = Tj[real]
                 TG[levels] = np.einsum("jks,jkt->jst", Tj, Gj)
-        eye = np.eye(s)
-        LD_inv = factor.LD_inv
-        EE = np.einsum("jba,jbc,jcd->jad", LD_inv, eye + TG, LD_inv)
-        ER = -np.einsum("pba,pb->pa", LD_inv[self.pair_level], T)
-        return CoupledInverse(EE, ER, S_inv)
+        return T, TG
 
     def row_blocks(self, inverse: CoupledInverse, out):
         """Write each of the block's rows' K x K block of H^-1 into ``out`` (n, K, K)."""

@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 from scipy import special
 
+import glmm_lib.elimination
 import glmm_lib.memory
 from glmm_lib.blocks import BlockStructure
 from glmm_lib.errors import GLMMInputError
@@ -66,9 +67,10 @@ DESIGNS = {
 }
 
 
-def objectives(key, sparse_G):
+def objectives(key, sparse_G, monkeypatch):
     """(dense, eliminated) objectives of one model; ``sparse_G`` takes G'G by the sparse
-    product even where the dense one is chosen (these designs are small)."""
+    product even where the dense one is chosen (these designs are small), and the
+    selected inverse by the gather that large designs use."""
     make, formula, kwargs = DESIGNS[key]
     model = GLMMModel(formula, make(), **kwargs)
     re = model.random_effects
@@ -80,6 +82,8 @@ def objectives(key, sparse_G):
         out.append(objective)
     for block in out[1].blocks.coupled:
         block.dense_G = block.dense_G and not sparse_G
+    if sparse_G:    # and the selected inverse by gathering S^-1 level by level
+        monkeypatch.setattr(glmm_lib.elimination, "PRODUCT_DOUBLES", 0)
     assert not out[0].blocks.coupled and out[1].blocks.coupled
     p = starting_values(model)
     p = out[0].start(p + np.random.default_rng(0).normal(0, 0.15, p.size))
@@ -88,8 +92,9 @@ def objectives(key, sparse_G):
 
 @pytest.mark.parametrize("sparse_G", [False, True])
 @pytest.mark.parametrize("key", list(DESIGNS))
-def test_elimination_gives_the_dense_value_gradient_and_log_determinant(key, sparse_G):
-    dense, eliminated, p = objectives(key, sparse_G)
+def test_elimination_gives_the_dense_value_gradient_and_log_determinant(key, sparse_G,
+                                                                         monkeypatch):
+    dense, eliminated, p = objectives(key, sparse_G, monkeypatch)
     state_d = dense.mode(p)
     state_e = eliminated.mode(p, b_start=state_d.b)
     assert state_d.inner_converged and state_e.inner_converged
@@ -103,8 +108,8 @@ def test_elimination_gives_the_dense_value_gradient_and_log_determinant(key, spa
 
 @pytest.mark.parametrize("sparse_G", [False, True])
 @pytest.mark.parametrize("key", list(DESIGNS))
-def test_elimination_solves_and_selects_the_entries_of_the_inverse(key, sparse_G):
-    dense, eliminated, p = objectives(key, sparse_G)
+def test_elimination_solves_and_selects_the_entries_of_the_inverse(key, sparse_G, monkeypatch):
+    dense, eliminated, p = objectives(key, sparse_G, monkeypatch)
     state = dense.mode(p)
     w = np.random.default_rng(1).uniform(0.2, 2.0, state.eta.size)
     chol_d = dense.blocks.cholesky(dense.blocks.assemble(state.A, w))
