@@ -15,12 +15,15 @@ import scipy.sparse as sp
 from scipy.linalg import cho_solve
 from scipy.sparse.csgraph import connected_components
 
-from .errors import GLMMInputError
+from .elimination import CoupledBlock
 
 # From this block size on, LAPACK's triangular solves one block at a time beat numpy's
 # batched LU solve, which factors the (already triangular) Cholesky factor again:
 # measured 0.27 ms against 1.0 ms for six 101 x 101 blocks; batched wins for many small ones.
 LARGE_BLOCK = 24
+# From this size on a connected block is factored by elimination: a dense 200 x 200
+# Cholesky takes ~1 ms, and below it the elimination's bookkeeping is not worth it.
+ELIMINATE_FROM = 200
 
 
 class _Bucket:
@@ -41,9 +44,15 @@ class _Bucket:
 
 
 class BlockStructure:
-    LARGEST_DENSE_BLOCK = 4000
+    """The connected blocks of H for the row-wise pattern ``cols`` (n, K) of q columns.
 
-    def __init__(self, cols: np.ndarray, q: int):
+    ``slot_factors`` names the grouping factor of each of a row's K slots (slots of terms
+    on the same factor share a name; by default every slot is its own factor), which the
+    elimination of a large block reads; ``eliminate_from`` is the size from which a block
+    is factored by elimination rather than densely."""
+
+    def __init__(self, cols: np.ndarray, q: int, slot_factors=None,
+                 eliminate_from: int = ELIMINATE_FROM):
         n, K = cols.shape
         self.q, self.K, self.n = q, K, n
         if K > 1:
@@ -53,19 +62,20 @@ class BlockStructure:
         else:
             n_comp, comp_of_col = q, np.arange(q)
         comp_sizes = np.bincount(comp_of_col, minlength=n_comp)
-        if comp_sizes.max(initial=0) > self.LARGEST_DENSE_BLOCK:
-            raise GLMMInputError(
-                f"the random effects form one coupled block of {comp_sizes.max()} coefficients "
-                "(crossed factors with many levels); glmm_lib handles blocks up to "
-                f"{self.LARGEST_DENSE_BLOCK}")
+        row_comp = comp_of_col[cols[:, 0]]
+        slot_factors = np.arange(K) if slot_factors is None else np.asarray(slot_factors)
+        self.coupled = []
+        for c in np.flatnonzero(comp_sizes >= eliminate_from):
+            rows = np.flatnonzero(row_comp == c)
+            self.coupled.append(CoupledBlock(rows, cols[rows], np.flatnonzero(comp_of_col == c),
+                                             slot_factors))
         # local slot of each column inside its component, in column order
         order = np.argsort(comp_of_col, kind="stable")
         starts = np.concatenate([[0], np.cumsum(comp_sizes)[:-1]])
         local = np.empty(q, dtype=np.int64)
         local[order] = np.arange(q) - np.repeat(starts, comp_sizes)
-        row_comp = comp_of_col[cols[:, 0]]
         self.buckets = []
-        for m in np.unique(comp_sizes):
+        for m in np.unique(comp_sizes[comp_sizes < eliminate_from]):
             comps = np.flatnonzero(comp_sizes == m)
             position = np.full(n_comp, -1, dtype=np.int64)
             position[comps] = np.arange(comps.size)
@@ -75,11 +85,28 @@ class BlockStructure:
             rows = np.flatnonzero(position[row_comp] >= 0)
             flat_rows = position[row_comp[rows]][:, None] * m + local[cols[rows]]
             self.buckets.append(_Bucket(int(m), global_cols, rows, flat_rows))
-        self.single_scalar = len(self.buckets) == 1 and self.buckets[0].size == 1 and K == 1
+        self.single_scalar = (not self.coupled and len(self.buckets) == 1
+                              and self.buckets[0].size == 1 and K == 1)
+        self._cols = cols
+
+    def components(self):
+        """Every connected block as (its rows, their columns' local index (rows, K), size)."""
+        for bucket in self.buckets:
+            comp = bucket.flat_rows[:, 0] // bucket.size
+            order = np.argsort(comp, kind="stable")
+            rows, comp = bucket.rows[order], comp[order]
+            splits = np.flatnonzero(np.diff(comp)) + 1
+            for block_rows, block_flat in zip(np.split(rows, splits),
+                                              np.split(bucket.flat_rows[order], splits)):
+                yield block_rows, block_flat % bucket.size, bucket.size
+        for block in self.coupled:
+            yield (block.rows, np.searchsorted(block.columns, self._cols[block.rows]),
+                   block.columns.size)
 
     # ---- assembly ----------------------------------------------------------
     def assemble(self, A, w):
-        """Blocks of H = A' diag(w) A + I, one stacked array per bucket."""
+        """Blocks of H = A' diag(w) A + I: one stacked array per bucket, then the parts of
+        each coupled block."""
         out = []
         for b in self.buckets:
             m, count = b.size, b.global_cols.shape[0]
@@ -95,14 +122,14 @@ class BlockStructure:
             h = h.reshape(count, m, m)
             h[:, np.arange(m), np.arange(m)] += 1.0
             out.append(h)
-        return out
+        return out + [block.assemble(A, w) for block in self.coupled]
 
     # ---- factorization -----------------------------------------------------
-    @staticmethod
-    def cholesky(blocks):
-        """Cholesky factors per bucket, or None if some block is not positive definite."""
+    def cholesky(self, blocks):
+        """Cholesky factors per bucket and coupled block, or None if some block is not
+        positive definite."""
         out = []
-        for h in blocks:
+        for h in blocks[:len(self.buckets)]:
             if h.shape[1] == 1:
                 if np.any(h <= 0) or not np.all(np.isfinite(h)):
                     return None
@@ -112,11 +139,17 @@ class BlockStructure:
                 out.append(np.linalg.cholesky(h))
             except np.linalg.LinAlgError:
                 return None
+        for block, assembled in zip(self.coupled, blocks[len(self.buckets):]):
+            factor = block.factor(assembled)
+            if factor is None:
+                return None
+            out.append(factor)
         return out
 
-    @staticmethod
-    def logdet(chol):
-        return float(sum(2 * np.sum(np.log(np.diagonal(c, axis1=1, axis2=2))) for c in chol))
+    def logdet(self, chol):
+        n = len(self.buckets)
+        return (float(sum(2 * np.sum(np.log(np.diagonal(c, axis1=1, axis2=2))) for c in chol[:n]))
+                + sum(block.logdet(f) for block, f in zip(self.coupled, chol[n:])))
 
     def solve(self, chol, vector):
         """H^-1 vector for a global vector of length q."""
@@ -133,12 +166,15 @@ class BlockStructure:
             y = np.linalg.solve(c, rhs[:, :, None])
             x = np.linalg.solve(np.swapaxes(c, 1, 2), y)
             out[b.global_cols] = x[:, :, 0]
+        for block, factor in zip(self.coupled, chol[len(self.buckets):]):
+            block.solve(factor, vector, out)
         return out
 
-    @staticmethod
-    def inverse(chol):
+    def inverse(self, chol):
+        """H^-1 where the gradient reads it: whole blocks for the buckets, the selected
+        entries (``CoupledInverse``) for each coupled block."""
         out = []
-        for c in chol:
+        for c in chol[:len(self.buckets)]:
             m = c.shape[1]
             if m == 1:
                 out.append(1.0 / c**2)
@@ -148,13 +184,15 @@ class BlockStructure:
             else:
                 cinv = np.linalg.inv(c)
                 out.append(np.swapaxes(cinv, 1, 2) @ cinv)
-        return out
+        return out + [block.inverse(f) for block, f in zip(self.coupled, chol[len(self.buckets):])]
 
     def row_blocks(self, inverse):
         """For each row i, the K x K block of H^-1 at its own coefficients: (n, K, K)."""
         out = np.empty((self.n, self.K, self.K))
         for b, hinv in zip(self.buckets, inverse):
             out[b.rows] = hinv[b.comp[:, :, None], b.local[:, :, None], b.local[:, None, :]]
+        for block, hinv in zip(self.coupled, inverse[len(self.buckets):]):
+            block.row_blocks(hinv, out)
         return out
 
     def unit_variances(self, inverse):
@@ -162,21 +200,31 @@ class BlockStructure:
         out = np.empty(self.q)
         for b, hinv in zip(self.buckets, inverse):
             out[b.global_cols] = np.diagonal(hinv, axis1=1, axis2=2)
+        for block, hinv in zip(self.coupled, inverse[len(self.buckets):]):
+            block.unit_variances(hinv, out)
         return out
 
-
     def entries(self, inverse, first, second):
-        """(H^-1)[first, second] for global columns in the same block (arrays)."""
+        """(H^-1)[first, second] for global columns of one level of one grouping factor
+        (arrays of the same shape): the conditional covariance of a level's coefficients."""
         if not hasattr(self, "_where"):
+            # each column's (bucket or coupled block, component or level, local index)
             where = np.empty((self.q, 3), dtype=np.int64)
             for k, b in enumerate(self.buckets):
                 comp, local = np.indices(b.global_cols.shape)
                 where[b.global_cols.ravel()] = np.column_stack(
                     [np.full(comp.size, k), comp.ravel(), local.ravel()])
+            for k, block in enumerate(self.coupled, start=len(self.buckets)):
+                columns, level, index = block.locate()
+                where[columns] = np.column_stack([np.full(columns.size, k), level, index])
             self._where = where
         w1, w2 = self._where[first], self._where[second]
         out = np.empty(np.shape(first))
         for k, hinv in enumerate(inverse):
             sel = w1[..., 0] == k
-            out[sel] = hinv[w1[sel][:, 1], w1[sel][:, 2], w2[sel][:, 2]]
+            if k < len(self.buckets):
+                out[sel] = hinv[w1[sel][:, 1], w1[sel][:, 2], w2[sel][:, 2]]
+            else:
+                out[sel] = CoupledBlock.entries(hinv, w1[sel][:, 1], w1[sel][:, 2],
+                                                w2[sel][:, 1], w2[sel][:, 2])
         return out

@@ -84,7 +84,8 @@ def load(name: str) -> pd.DataFrame:
     file = SHIPPED / resource["path"]
     fields = resource["schema"]["fields"]
     with file.open("rb") as handle:
-        raw = pd.read_csv(handle, dtype=str, keep_default_na=False, encoding="utf-8")
+        raw = pd.read_csv(handle, dtype=str, keep_default_na=False, encoding="utf-8",
+                          compression="gzip" if resource.get("compression") == "gz" else None)
 
     expected = [f["name"] for f in fields]
     if list(raw.columns) != expected:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.linalg import cho_solve
 
+from . import memory
 from .errors import GLMMInputError
 from .laplace import InnerModeError, LaplaceObjective, ModeState
 
@@ -35,16 +36,12 @@ class GaussianMarginalObjective(LaplaceObjective):
         if model.weighted:
             raise GLMMInputError("prior weights with a fixed residual variance (dispformula = ~0) "
                                  "are not supported")
-        # observation groups: rows whose random effects share a block of H
-        self.components = []
-        for bucket in self.blocks.buckets:
-            comp = bucket.flat_rows[:, 0] // bucket.size
-            order = np.argsort(comp, kind="stable")
-            rows, comp = bucket.rows[order], comp[order]
-            splits = np.flatnonzero(np.diff(comp)) + 1
-            for block_rows, block_flat in zip(np.split(rows, splits),
-                                              np.split(bucket.flat_rows[order], splits)):
-                self.components.append((block_rows, block_flat % bucket.size, bucket.size))
+        # observation groups: rows whose random effects share a block of H; V is dense
+        # over each group's rows
+        self.components = list(self.blocks.components())
+        largest = max(rows.size for rows, _, _ in self.components)
+        memory.require(8.0 * 3 * largest ** 2,
+                       f"the marginal covariance of {largest} observations that share random effects")
 
     @staticmethod
     def _dense(values, local, size):

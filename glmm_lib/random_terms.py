@@ -116,7 +116,13 @@ class RandomEffects:
     @functools.cached_property
     def blocks(self):
         """The block structure of H = A'WA + I (None without random effects)."""
-        return BlockStructure(self.cols, self.q) if self.q else None
+        return BlockStructure(self.cols, self.q, self.slot_factors()) if self.q else None
+
+    def slot_factors(self):
+        """The grouping factor of each of a row's K coefficients (terms on one factor,
+        such as ``(1|g) + (0 + x|g)``, share its levels and so its blocks of H)."""
+        names = [t.group_name for t in self.terms]
+        return np.concatenate([np.full(t.size, names.index(t.group_name)) for t in self.terms])
 
     def times(self, A, b):
         """A b, row by row, for A stored row-wise (n, K)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gzip
 import json
 import shutil
 
@@ -18,8 +19,10 @@ DATA = REPO / "data"
 def test_available_lists_the_shipped_files():
     assert datasets.available() == ["balanced_pigs", "beall_webworms", "belenky_sleepstudy",
                                     "crowder_seeds", "john_alpha", "lme4_dyestuff2",
-                                    "rat_bodyweight", "swine_weights", "yates_oats"]
-    assert {f.stem for f in DATA.glob("*.csv")} == set(datasets.available())
+                                    "lme4_insteval", "rat_bodyweight", "swine_weights",
+                                    "yates_oats"]
+    shipped = [f.name.split(".")[0] for f in DATA.iterdir() if f.name.endswith((".csv", ".csv.gz"))]
+    assert sorted(shipped) == datasets.available()
 
 
 def test_beall_webworms_is_typed_in_the_stated_level_order():
@@ -55,6 +58,14 @@ def test_crowder_seeds_is_typed_in_the_stated_level_order():
     assert df["germ"].dtype == "int64" and df["n"].dtype == "int64"
     assert ((df["germ"] >= 0) & (df["germ"] <= df["n"])).all()
     assert df["plate"].is_unique
+
+
+def test_lme4_insteval_is_lme4s_crossed_design():
+    df = datasets.load("lme4_insteval")
+    assert df.shape == (73421, 7)
+    assert [df[c].cat.categories.size for c in ("s", "d", "dept")] == [2972, 1128, 14]
+    assert list(df["service"].cat.categories) == ["0", "1"]
+    assert df["y"].between(1, 5).all()
 
 
 def test_load_matches_the_raw_csv():
@@ -113,7 +124,8 @@ def test_every_column_is_described_with_type_unit_and_source():
         paths = [s["path"] for s in res["sources"] if "path" in s]
         assert any(p.startswith(("https://doi.org/", "https://CRAN.R-project.org/package="))
                    or (DATA / p).is_file() for p in paths)
-        with open(DATA / res["path"], newline="") as fh:
+        opener = gzip.open if res["path"].endswith(".gz") else open
+        with opener(DATA / res["path"], "rt", newline="", encoding="utf-8") as fh:
             header = next(csv.reader(fh))
         fields = res["schema"]["fields"]
         assert [f["name"] for f in fields] == header
