@@ -13,6 +13,7 @@ from __future__ import annotations
 from threadpoolctl import ThreadpoolController
 
 from .convergence import check_convergence
+from .lmm_profiled import ProfiledGaussianObjective
 from .objectives import make_objective
 from .optimizer import optimize
 from .results import GLMMResults
@@ -36,8 +37,12 @@ def fit(model, start=None, **optimizer_options) -> GLMMResults:
     # The blocks of H are small; BLAS threads only contend for the cores there
     # (measured: a batched 101x101 solve 100x slower with OpenBLAS threads on a busy machine).
     with _one_blas_thread():
-        p0 = start_vector(model, objective, start)
-        summary, hessian = optimize(objective, p0, **optimizer_options)
+        if isinstance(objective, ProfiledGaussianObjective):
+            # starting values and optimization in one: theta alone, beta and sigma profiled
+            summary, hessian = objective.optimize(start, **optimizer_options)
+        else:
+            p0 = start_vector(model, objective, start)
+            summary, hessian = optimize(objective, p0, **optimizer_options)
         if objective.model is model:
             state = final_state(objective, summary.end, hessian)
         else:   # fitted on the distinct rows: the results need every row, and the last

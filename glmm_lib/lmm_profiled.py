@@ -1,0 +1,350 @@
+"""Gaussian (identity-link) mixed models on their cross-products, the fixed effects and the
+residual variance profiled out: lme4's and MixedModels.jl's formulation (Bates, Maechler,
+Bolker and Walker 2015, J. Stat. Softw. 67(1), section 3).
+
+With Lambda relative to sigma (Var(u) = sigma^2 Lambda Lambda'), a theta gives
+
+    L L' = Lambda' Z'WZ Lambda + I                  (block diagonal, ``lmm_crossprod``)
+    R_ZX = L^-1 Lambda' Z'WX,   c_u = L^-1 Lambda' Z'Wy
+    R_X R_X' = X'WX - R_ZX' R_ZX,  c_X = R_X^-1 (X'Wy - R_ZX' c_u),  beta = R_X^-T c_X
+    r^2 = y'Wy - |c_u|^2 - |c_X|^2                   (the penalized residual sum of squares)
+
+and, N the sum of the prior weights (glmm_lib multiplies each row's log density by its
+weight, as glmmTMB), the profiled log-likelihoods
+
+    ML:   -N/2 (1 + log(2 pi r^2 / N)) - log det L,                       sigma^2 = r^2 / N
+    REML: -(N-p)/2 (1 + log(2 pi r^2 / (N-p))) - log det L - log det R_X, sigma^2 = r^2/(N-p).
+
+One evaluation costs O(components x m^3), whatever the number of rows.  Their gradient in
+the entries of Lambda is exact (envelope theorem for beta, sigma and u): with u the modes,
+v = Z'W(y - X beta) - Z'WZ Lambda u and E = H^-1 Lambda' Z'WX,
+
+    dL/dLambda = v u' / sigma^2 - Z'WZ Lambda H^-1  [+ (Z'WX - Z'WZ Lambda E) S^-1 E'  (REML)],
+
+summed over each term's levels and chained through the structure's d Lambda / d theta.
+
+The optimizer moves theta alone (``optimize``).  The standard errors stay glmmTMB's: the
+same quantities give the likelihood and its exact gradient at any full parameter vector
+(beta, theta, log sigma^2; without beta under REML), so the Hessian over all parameters is
+taken as for every other objective, and the final state is computed as before.  A refit
+with a new response recomputes only the response's products (``with_response``).
+
+Where this path does not apply (``applies``), the general objectives stay:
+  - ``dispformula = ~0`` (sigma^2 fixed near zero, the covariance structure carrying all the
+    within-group variation, the ``ar1``/``cs``/``us`` residual structures): the normal
+    equations square the condition number of [Z Lambda / sigma; I], about 1e15 there, so the
+    likelihood is computed from V instead (``marginal.py``);
+  - a dispersion model (``dispformula = ~x``): sigma^2 varies by row and is not profiled out
+    (``laplace.py``, ``reml.py``).
+``ar1``, ``cs`` and ``us`` residual structures with a nugget (sigma^2 estimated) take this
+path: they are ordinary random terms.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.linalg
+
+from .laplace import InnerModeError, LaplaceObjective, ModeState
+from .lmm_crossprod import CrossProducts
+from .optimizer import OptSummary, newton_polish, numeric_hessian, quasi_newton
+from .parameters import Kind, ParameterLayout, ParameterTable
+
+
+def applies(model) -> bool:
+    """Gaussian identity link, random effects, one residual variance, and covariance
+    structures whose factor scales with its SDs (so Lambda can be taken relative to sigma)."""
+    if not model.family.is_normal_linear or model.random_effects.q == 0:
+        return False
+    designs = model.aux_designs
+    if len(designs) != 1 or not all(d.shape[1] == 1 and np.all(d == 1.0) for d in designs.values()):
+        return False
+    return all(_scales_with_sds(model, k) for k in range(len(model.random_effects.terms)))
+
+
+def _scales_with_sds(model, k):
+    """factor(theta + c on every log SD) == exp(c) factor(theta): checked, not assumed."""
+    re = model.random_effects
+    table = model.parameters[model.layout.theta][re.theta_slices[k]]
+    log_sd = np.array([p.kind is Kind.LOG_SD for p in table], float)
+    theta = re.terms[k].structure.start() + 0.3
+    factor = re.terms[k].structure.factor
+    return bool(np.allclose(factor(theta + 0.7 * log_sd), np.exp(0.7) * factor(theta),
+                            rtol=1e-12, atol=0.0))
+
+
+@dataclass
+class Factorization:
+    """What one theta (Lambda relative to sigma) gives, before beta and sigma are chosen."""
+    factors: list         # each term's relative factor (s x s)
+    blocks: list          # per bucket: (Lambda, Z'WZ Lambda, L^-1, R_ZX, c_u)
+    logdet_L: float
+    S: np.ndarray         # R_X R_X' = X'WX - R_ZX'R_ZX
+    R_X: np.ndarray
+    rhs: np.ndarray       # X'Wy - R_ZX' c_u  (p, r)
+
+
+class ProfiledGaussianObjective(LaplaceObjective):
+    def __init__(self, model, crossproducts=None, y=None):
+        super().__init__(model)
+        self.REML = model.REML
+        if self.REML:
+            self.parameters = model.parameters.without_fixed_effects()
+            self.layout = self.parameters.layout
+        self.n_beta = model.X.shape[1]
+        self.sigma_slot = self.layout.aux(next(iter(model.aux_designs)))
+        self.cross = crossproducts or CrossProducts(self.re, model.X, model.weights)
+        self.y = (model.y if y is None else np.asarray(y, float)) - model.offset
+        self.response = self.cross.response(model.X, self.y[:, None])
+        lay = model.layout
+        self.theta_table = ParameterTable(tuple(model.parameters[lay.theta]),
+                                          ParameterLayout(0, lay.n_theta, {}))
+        self.log_sd = np.array([p.kind is Kind.LOG_SD for p in self.theta_table], float)
+        self.residual_df = self.cross.total_weight - (self.n_beta if self.REML else 0)
+
+    def with_response(self, y) -> ProfiledGaussianObjective:
+        """The same model with response ``y``: only y's cross-products are formed again."""
+        return ProfiledGaussianObjective(self.model, self.cross, y)
+
+    def start(self, full_start):
+        return full_start[self.n_beta:] if self.REML else full_start
+
+    # ---- the algebra of one theta ------------------------------------------
+    def factorize(self, factors) -> Factorization:
+        cross, resp = self.cross, self.response
+        S, rhs, logdet, blocks = cross.XtWX.copy(), resp.XtWy.copy(), 0.0, []
+        for bucket, ZtWy in zip(cross.buckets, resp.ZtWy):
+            lam = bucket.factor_blocks(factors)
+            lam_t = np.swapaxes(lam, -1, -2)
+            m_lam = bucket.ZtWZ @ lam
+            H = lam_t @ m_lam
+            H[:, np.arange(bucket.size), np.arange(bucket.size)] += 1.0
+            # Here the crossed-factor factorisation plugs in: a component of crossed levels is
+            # one dense block (the Schur complement of the other factor's diagonal would do).
+            try:
+                chol = np.linalg.cholesky(H)
+            except np.linalg.LinAlgError:
+                raise InnerModeError("Lambda'Z'WZ Lambda + I is not positive definite") from None
+            l_inv = np.linalg.inv(chol)
+            r_zx = l_inv @ (lam_t @ bucket.ZtWX)
+            c_u = l_inv @ (lam_t @ ZtWy)
+            S -= np.einsum("cmi,cmj->ij", r_zx, r_zx)
+            rhs -= np.einsum("cmi,cmr->ir", r_zx, c_u)
+            logdet += float(np.sum(np.log(np.diagonal(chol, axis1=1, axis2=2))))
+            blocks.append((lam, m_lam, l_inv, r_zx, c_u))
+        try:
+            R_X = np.linalg.cholesky(S)
+        except np.linalg.LinAlgError:
+            raise InnerModeError("X'V^-1X is not positive definite") from None
+        return Factorization(factors, blocks, logdet, S, R_X, rhs)
+
+    def gls_beta(self, fac):
+        c_x = scipy.linalg.solve_triangular(fac.R_X, fac.rhs, lower=True)
+        return scipy.linalg.solve_triangular(fac.R_X.T, c_x, lower=False)[:, 0]
+
+    def penalized_rss(self, fac, beta):
+        """r^2 at beta and the relative modes u (per bucket) given beta."""
+        resp, cross = self.response, self.cross
+        rss = float(resp.yWy[0] - 2 * beta @ resp.XtWy[:, 0] + beta @ cross.XtWX @ beta)
+        modes = []
+        for lam, m_lam, l_inv, r_zx, c_u in fac.blocks:
+            c = c_u[..., 0] - r_zx @ beta
+            rss -= float(np.sum(c * c))
+            modes.append(np.einsum("cjm,cj->cm", l_inv, c))          # L^-T c
+        return rss, modes
+
+    def _relative_gradient(self, fac, beta, modes, sigma2):
+        """dL/dLambda per term (relative Lambda), and the pieces the sigma^2 and beta
+        derivatives reuse: sum u'u, tr H^-1, sum Z'WX' Lambda u, and (REML) <Lambda, F>."""
+        cross, resp = self.cross, self.response
+        grads = [np.zeros((s, s)) for s in cross.sizes]
+        uu = trace = lam_f = 0.0
+        zx_lam_u = np.zeros(self.n_beta)
+        S_inv = scipy.linalg.cho_solve((fac.R_X, True), np.eye(self.n_beta)) if self.REML else None
+        for bucket, ZtWy, (lam, m_lam, l_inv, r_zx, c_u), u in zip(
+                cross.buckets, resp.ZtWy, fac.blocks, modes):
+            h_inv = np.swapaxes(l_inv, 1, 2) @ l_inv
+            v = ZtWy[..., 0] - bucket.ZtWX @ beta - np.einsum("cij,cj->ci", m_lam, u)
+            G = v[:, :, None] * u[:, None, :] / sigma2 - m_lam @ h_inv
+            lam_u = np.einsum("...ij,...j->...i", lam, u)
+            zx_lam_u += np.einsum("cmp,cm->p", bucket.ZtWX, lam_u)
+            uu += float(np.sum(u * u))
+            trace += float(np.trace(h_inv, axis1=1, axis2=2).sum())
+            if self.REML:
+                E = np.swapaxes(l_inv, 1, 2) @ r_zx
+                F = (bucket.ZtWX - m_lam @ E) @ S_inv @ np.swapaxes(E, 1, 2)
+                G = G + F
+                for k, part in enumerate(bucket.term_sums(F, cross.sizes)):
+                    if part is not None:
+                        lam_f += float(np.sum(fac.factors[k] * part))
+            for k, part in enumerate(bucket.term_sums(G, cross.sizes)):
+                if part is not None:
+                    grads[k] += part
+        return grads, uu, trace, zx_lam_u, lam_f
+
+    def _theta_gradient(self, theta, grads, scale=1.0):
+        out = np.empty(self.re.n_theta)
+        for term, sl, g in zip(self.re.terms, self.re.theta_slices, grads):
+            out[sl] = [np.sum(d * g) / scale for d in term.structure.jacobian(theta[sl])]
+        return out
+
+    # ---- the profiled criterion (theta alone) -------------------------------
+    def profiled(self, theta):
+        """The profiled log-likelihood at relative theta, its gradient, beta and sigma^2."""
+        self.n_evaluations += 1
+        fac = self.factorize(self.re.factors(theta))
+        beta = self.gls_beta(fac)
+        rss, modes = self.penalized_rss(fac, beta)
+        if not rss > 0:
+            raise InnerModeError("the penalized residual sum of squares is not positive")
+        df = self.residual_df
+        sigma2 = rss / df
+        value = -0.5 * df * (1 + np.log(2 * np.pi * sigma2)) - fac.logdet_L
+        if self.REML:
+            value -= float(np.sum(np.log(np.diag(fac.R_X))))
+        grads = self._relative_gradient(fac, beta, modes, sigma2)[0]
+        return value, self._theta_gradient(theta, grads), beta, sigma2
+
+    def full_parameters(self, theta, beta, sigma2):
+        """The optimizer's p (absolute theta, log sigma^2) for a relative theta."""
+        p = np.empty(self.layout.size)
+        p[self.layout.beta] = beta if not self.REML else beta[:0]
+        p[self.layout.theta] = theta + 0.5 * np.log(sigma2) * self.log_sd
+        p[self.sigma_slot] = np.log(sigma2)
+        return p
+
+    # ---- the likelihood at any full parameter vector -----------------------
+    def mode(self, params, b_start=None, max_iter=None, tol=None) -> ModeState:
+        """L(p) with the modes (exact: the inner problem is linear).  eta and A are left out
+        (they cost a pass over the rows): ``final_state`` adds them."""
+        self.n_evaluations += 1
+        lay = self.layout
+        theta = params[lay.theta]
+        sigma2 = float(np.exp(params[self.sigma_slot][0]))
+        sigma = np.sqrt(sigma2)
+        fac = self.factorize([f / sigma for f in self.re.factors(theta)])
+        beta = self.gls_beta(fac) if self.REML else params[lay.beta]
+        rss, modes = self.penalized_rss(fac, beta)
+        N = self.cross.total_weight
+        value = -0.5 * N * np.log(2 * np.pi * sigma2) - 0.5 * rss / sigma2 - fac.logdet_L
+        if self.REML:
+            value += (-float(np.sum(np.log(np.diag(fac.R_X)))) + 0.5 * self.n_beta * np.log(sigma2)
+                      + 0.5 * self.n_beta * np.log(2 * np.pi))
+        b = np.empty(self.re.q)
+        for bucket, u in zip(self.cross.buckets, modes):
+            b[bucket.global_cols] = u / sigma                    # spherical b = u / sigma
+        state = ModeState(params, b, None, self.aux_values(params), None, None, float(value),
+                          True, 1)
+        state.profiled = (fac, beta, modes, sigma2, rss)
+        return state
+
+    def gradient(self, state) -> np.ndarray:
+        lay = self.layout
+        fac, beta, modes, sigma2, rss = state.profiled
+        grads, uu, trace, zx_lam_u, lam_f = self._relative_gradient(fac, beta, modes, sigma2)
+        out = np.zeros(lay.size)
+        theta = state.params[lay.theta]
+        out[lay.theta] = self._theta_gradient(theta, grads, scale=np.sqrt(sigma2))
+        resp, cross = self.response, self.cross
+        d_log_sigma2 = (-0.5 * cross.total_weight + 0.5 * (rss - uu) / sigma2
+                        + 0.5 * (cross.q - trace))
+        if self.REML:
+            d_log_sigma2 += 0.5 * self.n_beta - 0.5 * lam_f
+        else:
+            out[lay.beta] = (resp.XtWy[:, 0] - cross.XtWX @ beta - zx_lam_u) / sigma2
+        out[self.sigma_slot] = d_log_sigma2
+        return out
+
+    def final_state(self, params, b_start=None) -> ModeState:
+        """The state on every row: eta, A = Z Lambda and the factors of H as the results
+        read them (one pass over the rows)."""
+        state = self.mode(params)
+        m = self.model
+        beta = state.profiled[1]
+        state.A = self.re.values(params[self.layout.theta])
+        state.eta = m.X @ beta + self.re.times(state.A, state.b) + m.offset
+        state.aux = self.aux_values(params, per_row=True)
+        w = m.weights / np.exp(state.aux[next(iter(m.aux_designs))])
+        state.chol = self.blocks.cholesky(self.blocks.assemble(state.A, w))
+        return state
+
+    def fixed_effects(self, state, cov):
+        if not self.REML:
+            return super().fixed_effects(state, cov)
+        fac, beta, _, sigma2, _ = state.profiled
+        beta_cov = sigma2 * scipy.linalg.cho_solve((fac.R_X, True), np.eye(self.n_beta))
+        return beta, self._reml_beta_covariance(state.params, beta_cov, cov)
+
+    def _reml_beta_covariance(self, params, beta_cov, cov_params, step=1e-5):
+        """glmmTMB's REML Cov(beta): the GLS covariance plus the variance parameters'
+        uncertainty carried over by the delta method, S^-1 + J Cov(theta) J' with
+        J = d beta_hat / d theta by central differences."""
+        if not np.all(np.isfinite(cov_params)):
+            return beta_cov
+        jac = np.empty((self.n_beta, params.size))
+        for k in range(params.size):
+            h = step * max(1.0, abs(params[k]))
+            up, down = params.copy(), params.copy()
+            up[k] += h
+            down[k] -= h
+            jac[:, k] = (self.mode(up).profiled[1] - self.mode(down).profiled[1]) / (2 * h)
+        return beta_cov + jac @ cov_params @ jac.T
+
+    # ---- the fit -----------------------------------------------------------
+    def theta_start(self, start=None):
+        """Relative theta to start from: each term's own start (SDs equal to sigma), or a
+        full parameter vector given by the user, made relative to its sigma."""
+        if start is None:
+            return self.re.theta_start()
+        p = np.asarray(start, float)
+        return p[self.layout.theta] - 0.5 * p[self.sigma_slot][0] * self.log_sd
+
+    def optimize_theta(self, theta0, max_iter=1000):
+        """The maximum of the profiled log-likelihood over relative theta."""
+        def negative(theta):
+            try:
+                value, grad, _, _ = self.profiled(theta)
+            except (InnerModeError, np.linalg.LinAlgError, FloatingPointError):
+                return np.inf, np.zeros_like(theta)
+            if not np.isfinite(value) or not np.all(np.isfinite(grad)):
+                return np.inf, np.zeros_like(theta)
+            return -value, -grad
+
+        with np.errstate(all="ignore"):
+            result = quasi_newton(negative, theta0, self.theta_table, max_iter)
+        _, _, beta, sigma2 = self.profiled(result.x)
+        return self.full_parameters(result.x, beta, sigma2), result
+
+    def optimize(self, start=None, max_iter=1000, newton_steps=10):
+        """Stages 3 and 4 for this objective: theta alone by L-BFGS-B on the profiled
+        criterion, then, on the full parameter vector, the Newton polish and the Hessian the
+        standard errors come from (``optimizer``).  Returns (OptSummary, Hessian of -L)."""
+        theta0 = self.theta_start(start)
+        _, _, beta0, sigma2_0 = self.profiled(theta0)
+        p_start = self.full_parameters(theta0, beta0, sigma2_0)
+        p, result = self.optimize_theta(theta0, max_iter)
+        cache = {}
+
+        def negative(params):
+            key = params.tobytes()
+            if key not in cache:
+                try:
+                    state = self.mode(params)
+                    cache[key] = (-state.value, -self.gradient(state))
+                except (InnerModeError, np.linalg.LinAlgError, FloatingPointError):
+                    cache[key] = (np.inf, np.zeros_like(params))
+            return cache[key]
+
+        def gradient_only(params):
+            return negative(params)[1]
+
+        with np.errstate(all="ignore"):
+            value, grad = negative(p)
+            hessian = numeric_hessian(gradient_only, p, grad)
+            p, value, grad, hessian = newton_polish(negative, gradient_only, p, value, grad,
+                                                    hessian, newton_steps)
+        table = self.parameters
+        summary = OptSummary(p_start, p, table.names, table.bounds, -value, -grad,
+                             self.n_evaluations, self.n_evaluations, str(result.message))
+        return summary, hessian
