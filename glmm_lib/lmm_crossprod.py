@@ -2,7 +2,7 @@
 
 For a gaussian identity-link model everything the likelihood needs from the rows is
 
-    Z'WZ, Z'WX, Z'Wy, X'WX, X'Wy, y'Wy and sum(w)      (W the prior weights),
+    Z'WZ, Z'W[X y], [X y]'W[X y] and sum(w)        (W the prior weights),
 
 formed once (Bates, Maechler, Bolker and Walker 2015, J. Stat. Softw. 67(1), section 3).
 Random-effect coefficients that never share a row have zero entries in Z'WZ, so it splits
@@ -12,11 +12,12 @@ pair, one for all the levels of crossed factors).  Components of equal size m ar
 in a ``Bucket`` as (count, m, m) arrays for numpy's batched algebra.
 
 Lambda is block diagonal by term and level, so inside a component it is the terms' s x s
-factors placed at their levels' slots (``Placement``).  The response's products are kept
-apart (``Response``): a refit with a new y recomputes only those.
+factors placed at their levels' slots (``Placement``).  A refit with a new response
+recomputes only the products with y (``with_response``).
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,8 +41,10 @@ class Placement:
 class Bucket:
     size: int                       # m, coefficients per component
     global_cols: np.ndarray         # (count, m) the coefficient (column of Z) of each slot
+    rows: np.ndarray | None         # the observations whose coefficients live here (None: all)
+    row_slots: np.ndarray           # (rows, K) flat slot comp * m + local of each row's values
     ZtWZ: np.ndarray                # (count, m, m)
-    ZtWX: np.ndarray                # (count, m, p)
+    ZtWXy: np.ndarray               # (count, m, p + 1): Z'WX and Z'Wy side by side
     placements: tuple               # one Placement per term present in the bucket
     single_term: int | None         # a term each of whose levels is one component (Lambda
                                     # is then that term's factor itself in every block)
@@ -55,84 +58,97 @@ class Bucket:
             lam[pl.comp, pl.row, pl.col] = factors[pl.term].ravel()[pl.flat]
         return lam
 
-    def term_sums(self, blocks, sizes):
+    def term_sums(self, blocks, n_terms):
         """For each term, the sum over its levels of the entries of ``blocks`` (count, m, m)
-        at its own factor's positions: the gradient with respect to that factor."""
-        out = [None] * len(sizes)
+        at its own factor's positions (None for a term not in the bucket)."""
+        out = [None] * n_terms
         if self.single_term is not None:
             out[self.single_term] = blocks.sum(axis=0)
             return out
         for pl in self.placements:
-            values = blocks[pl.comp, pl.row, pl.col]
-            out[pl.term] = np.bincount(pl.flat, weights=values,
+            out[pl.term] = np.bincount(pl.flat, weights=blocks[pl.comp, pl.row, pl.col],
                                        minlength=pl.size * pl.size).reshape(pl.size, pl.size)
         return out
 
 
-@dataclass(frozen=True)
-class Response:
-    """The products that involve y (one column per response in a matrix of them)."""
-    ZtWy: list                      # per bucket (count, m, r)
-    XtWy: np.ndarray                # (p, r)
-    yWy: np.ndarray                 # (r,)
-
-
 class CrossProducts:
-    """Z'WZ and Z'WX blocked by component, X'WX, and the response's products."""
+    """Z'WZ and Z'W[X y] blocked by component, [X y]'W[X y], sum(w)."""
 
-    def __init__(self, random_effects, X, weights):
+    def __init__(self, random_effects, X, y, weights):
         re = random_effects
         self.n_terms = len(re.terms)
         self.sizes = [t.size for t in re.terms]
         self.q, self.p = re.q, X.shape[1]
-        self.weights = weights
+        self.X, self.weights = X, weights
         self.total_weight = float(np.sum(weights))
-        n, K = re.cols.shape
-        z_values = np.hstack([t.design.X for t in re.terms])
-        indptr = np.arange(0, n * K + 1, K)
-        self._Z = sp.csr_matrix((z_values.ravel(), re.cols.ravel(), indptr), shape=(n, self.q))
-        # W Z transposed, kept for the response's products (a refit needs only those)
-        self._ZtW = sp.csr_matrix(((z_values * weights[:, None]).ravel(), re.cols.ravel(), indptr),
-                                  shape=(n, self.q)).T.tocsr()
-        self.XtWX = X.T @ (weights[:, None] * X)
-        ZtWZ = (self._ZtW @ self._Z).tocoo()
-        ZtWX = self._ZtW @ X
-        comp_of_col, local = self._components(re.cols, self.q)
-        self.buckets = self._buckets(re, comp_of_col, local, ZtWZ, np.asarray(ZtWX))
+        self._wz = np.hstack([t.design.X for t in re.terms]) * weights[:, None]
+        self._z = np.hstack([t.design.X for t in re.terms])
+        Xy = np.column_stack([X, y])
+        self.XyWXy = Xy.T @ (weights[:, None] * Xy)
+        comp_of_col, local = self._components(re)
+        self.buckets = self._buckets(re, comp_of_col, local, Xy)
+
+    def with_response(self, y) -> CrossProducts:
+        """The same products with another response: only Z'Wy, X'Wy and y'Wy are new."""
+        new = object.__new__(CrossProducts)
+        new.__dict__.update(self.__dict__)
+        wy = self.weights * y
+        xy_wy = np.append(self.X.T @ wy, y @ wy)
+        new.XyWXy = self.XyWXy.copy()
+        new.XyWXy[-1, :] = new.XyWXy[:, -1] = xy_wy
+        new.buckets = [dataclasses.replace(b, ZtWXy=np.concatenate(
+            [b.ZtWXy[..., :-1], self._slot_sums(b, wy[:, None])], axis=2)) for b in self.buckets]
+        return new
 
     @staticmethod
-    def _components(cols, q):
+    def _components(re):
         """The component of each coefficient and its slot inside it (in column order)."""
+        cols, q = re.cols, re.q
+        if len(re.terms) == 1:               # one factor: a component per level
+            s = re.terms[0].size
+            return np.arange(q) // s, np.arange(q) % s
         n, K = cols.shape
-        if K > 1:
-            edges = sp.coo_matrix((np.ones(n * (K - 1)), (np.repeat(cols[:, 0], K - 1),
-                                                          cols[:, 1:].ravel())), shape=(q, q))
-            _, comp_of_col = connected_components(edges, directed=False)
-        else:
-            comp_of_col = np.arange(q)
+        edges = sp.coo_matrix((np.ones(n * (K - 1)), (np.repeat(cols[:, 0], K - 1),
+                                                      cols[:, 1:].ravel())), shape=(q, q))
+        _, comp_of_col = connected_components(edges, directed=False)
         order = np.argsort(comp_of_col, kind="stable")
-        sizes = np.bincount(comp_of_col)
-        first = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        first = np.concatenate([[0], np.cumsum(np.bincount(comp_of_col))[:-1]])
         local = np.empty(q, dtype=np.int64)
         local[order] = np.arange(q) - first[comp_of_col[order]]
         return comp_of_col, local
 
-    def _buckets(self, re, comp_of_col, local, ZtWZ, ZtWX):
+    def _slot_sums(self, bucket, values):
+        """sum over the bucket's rows of w z_k values_i at each row's slots: (count, m, r)."""
+        count, m = bucket.global_cols.shape
+        r = values.shape[1]
+        wz = self._wz if bucket.rows is None else self._wz[bucket.rows]
+        vals = values if bucket.rows is None else values[bucket.rows]
+        index = (bucket.row_slots[:, :, None] * r + np.arange(r)).ravel()
+        weights = (wz[:, :, None] * vals[:, None, :]).ravel()
+        return np.bincount(index, weights, minlength=count * m * r).reshape(count, m, r)
+
+    def _buckets(self, re, comp_of_col, local, Xy):
         comp_sizes = np.bincount(comp_of_col)
-        term_of_col = np.repeat(np.arange(self.n_terms),
-                                [t.n_levels * t.size for t in re.terms])
+        term_of_col = np.repeat(np.arange(self.n_terms), [t.n_levels * t.size for t in re.terms])
+        row_comp = comp_of_col[re.cols[:, 0]]
+        sizes = np.unique(comp_sizes)
         buckets = []
-        for m in np.unique(comp_sizes):
+        for m in sizes:
             comps = np.flatnonzero(comp_sizes == m)
             position = np.full(comp_sizes.size, -1)
             position[comps] = np.arange(comps.size)
             member = np.flatnonzero(position[comp_of_col] >= 0)
             global_cols = np.empty((comps.size, m), dtype=np.int64)
             global_cols[position[comp_of_col[member]], local[member]] = member
-            inside = position[comp_of_col[ZtWZ.row]] >= 0
-            blocks = np.zeros((comps.size, m, m))
-            r, c = ZtWZ.row[inside], ZtWZ.col[inside]
-            blocks[position[comp_of_col[r]], local[r], local[c]] = ZtWZ.data[inside]
+            rows = None if sizes.size == 1 else np.flatnonzero(position[row_comp] >= 0)
+            cols = re.cols if rows is None else re.cols[rows]
+            row_slots = position[comp_of_col[cols]] * m + local[cols]
+            z = self._z if rows is None else self._z[rows]
+            wz = self._wz if rows is None else self._wz[rows]
+            # Z'WZ: each row adds w z z' at its own slots
+            index = ((row_slots[:, :, None] * m) + local[cols][:, None, :]).ravel()
+            ZtWZ = np.bincount(index, (wz[:, :, None] * z[:, None, :]).ravel(),
+                               minlength=comps.size * m * m).reshape(comps.size, m, m)
             placements = []
             for k, (term, off) in enumerate(zip(re.terms, re.offsets)):
                 s = term.size
@@ -140,22 +156,16 @@ class CrossProducts:
                 levels = np.flatnonzero(position[comp_of_col[first_cols]] >= 0)
                 if levels.size == 0:
                     continue
-                cols = first_cols[levels][:, None] + np.arange(s)          # (levels, s)
-                comp = np.repeat(position[comp_of_col[cols[:, 0]]], s * s)
-                row = np.repeat(local[cols], s, axis=1).ravel()
-                col = np.tile(local[cols], s).ravel()
-                flat = np.tile(np.arange(s * s), levels.size)
-                placements.append(Placement(k, s, comp, row, col, flat))
+                level_cols = first_cols[levels][:, None] + np.arange(s)          # (levels, s)
+                slots = local[level_cols]
+                placements.append(Placement(
+                    k, s, np.repeat(position[comp_of_col[level_cols[:, 0]]], s * s),
+                    np.repeat(slots, s, axis=1).ravel(), np.tile(slots, s).ravel(),
+                    np.tile(np.arange(s * s), levels.size)))
             terms_here = np.unique(term_of_col[member])
             single = (int(terms_here[0]) if terms_here.size == 1
                       and m == re.terms[terms_here[0]].size else None)
-            buckets.append(Bucket(int(m), global_cols, blocks, ZtWX[global_cols],
-                                  tuple(placements), single))
+            bucket = Bucket(int(m), global_cols, rows, row_slots, ZtWZ, None, tuple(placements),
+                            single)
+            buckets.append(dataclasses.replace(bucket, ZtWXy=self._slot_sums(bucket, Xy)))
         return buckets
-
-    def response(self, X, Y) -> Response:
-        """The products of responses ``Y`` (n, r): what a refit with a new y recomputes."""
-        w = self.weights
-        ZtWY = self._ZtW @ Y
-        return Response([ZtWY[b.global_cols] for b in self.buckets],
-                        X.T @ (w[:, None] * Y), np.einsum("ir,ir->r", Y, w[:, None] * Y))

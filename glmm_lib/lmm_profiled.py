@@ -44,8 +44,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.linalg
 
+from .errors import GLMMInputError
 from .laplace import InnerModeError, LaplaceObjective, ModeState
 from .lmm_crossprod import CrossProducts
 from .optimizer import OptSummary, newton_polish, numeric_hessian, quasi_newton
@@ -78,15 +78,14 @@ def _scales_with_sds(model, k):
 class Factorization:
     """What one theta (Lambda relative to sigma) gives, before beta and sigma are chosen."""
     factors: list         # each term's relative factor (s x s)
-    blocks: list          # per bucket: (Lambda, Z'WZ Lambda, L^-1, R_ZX, c_u)
+    blocks: list          # per bucket: (Lambda, Z'WZ Lambda, L^-1, L^-1 Lambda' Z'W[X y])
     logdet_L: float
-    S: np.ndarray         # R_X R_X' = X'WX - R_ZX'R_ZX
-    R_X: np.ndarray
-    rhs: np.ndarray       # X'Wy - R_ZX' c_u  (p, r)
+    schur: np.ndarray     # [X y]'W[X y] - R'R: the penalized sums of squares, (p+1) x (p+1)
+    R: np.ndarray         # its Cholesky factor [[R_X, 0], [c_X', r]]
 
 
 class ProfiledGaussianObjective(LaplaceObjective):
-    def __init__(self, model, crossproducts=None, y=None):
+    def __init__(self, model, crossproducts=None):
         super().__init__(model)
         self.REML = model.REML
         if self.REML:
@@ -94,9 +93,8 @@ class ProfiledGaussianObjective(LaplaceObjective):
             self.layout = self.parameters.layout
         self.n_beta = model.X.shape[1]
         self.sigma_slot = self.layout.aux(next(iter(model.aux_designs)))
-        self.cross = crossproducts or CrossProducts(self.re, model.X, model.weights)
-        self.y = (model.y if y is None else np.asarray(y, float)) - model.offset
-        self.response = self.cross.response(model.X, self.y[:, None])
+        self.cross = crossproducts or CrossProducts(self.re, model.X, model.y - model.offset,
+                                                    model.weights)
         lay = model.layout
         self.theta_table = ParameterTable(tuple(model.parameters[lay.theta]),
                                           ParameterLayout(0, lay.n_theta, {}))
@@ -104,84 +102,84 @@ class ProfiledGaussianObjective(LaplaceObjective):
         self.residual_df = self.cross.total_weight - (self.n_beta if self.REML else 0)
 
     def with_response(self, y) -> ProfiledGaussianObjective:
-        """The same model with response ``y``: only y's cross-products are formed again."""
-        return ProfiledGaussianObjective(self.model, self.cross, y)
+        """The same model with response ``y`` (same rows, offset included): only the
+        products with y are formed again, O(rows x coefficients per row)."""
+        y = np.asarray(y, float)
+        if y.shape != (self.model.nobs,):
+            raise GLMMInputError(f"a new response needs {self.model.nobs} values, "
+                                 f"not an array of shape {y.shape}")
+        return ProfiledGaussianObjective(self.model,
+                                         self.cross.with_response(y - self.model.offset))
 
     def start(self, full_start):
         return full_start[self.n_beta:] if self.REML else full_start
 
     # ---- the algebra of one theta ------------------------------------------
     def factorize(self, factors) -> Factorization:
-        cross, resp = self.cross, self.response
-        S, rhs, logdet, blocks = cross.XtWX.copy(), resp.XtWy.copy(), 0.0, []
-        for bucket, ZtWy in zip(cross.buckets, resp.ZtWy):
+        cross = self.cross
+        gram, logdet, blocks = np.zeros_like(cross.XyWXy), 0.0, []
+        for bucket in cross.buckets:
             lam = bucket.factor_blocks(factors)
             lam_t = np.swapaxes(lam, -1, -2)
             m_lam = bucket.ZtWZ @ lam
-            H = lam_t @ m_lam
-            H[:, np.arange(bucket.size), np.arange(bucket.size)] += 1.0
+            H = lam_t @ m_lam + np.eye(bucket.size)
             # Here the crossed-factor factorisation plugs in: a component of crossed levels is
-            # one dense block (the Schur complement of the other factor's diagonal would do).
+            # one dense block (the Schur complement of one factor's diagonal block would do).
             try:
                 chol = np.linalg.cholesky(H)
             except np.linalg.LinAlgError:
                 raise InnerModeError("Lambda'Z'WZ Lambda + I is not positive definite") from None
             l_inv = np.linalg.inv(chol)
-            r_zx = l_inv @ (lam_t @ bucket.ZtWX)
-            c_u = l_inv @ (lam_t @ ZtWy)
-            S -= np.einsum("cmi,cmj->ij", r_zx, r_zx)
-            rhs -= np.einsum("cmi,cmr->ir", r_zx, c_u)
+            R = l_inv @ (lam_t @ bucket.ZtWXy)
+            flat = R.reshape(-1, R.shape[-1])
+            gram += flat.T @ flat
             logdet += float(np.sum(np.log(np.diagonal(chol, axis1=1, axis2=2))))
-            blocks.append((lam, m_lam, l_inv, r_zx, c_u))
+            blocks.append((lam, m_lam, l_inv, R))
+        schur = cross.XyWXy - gram
         try:
-            R_X = np.linalg.cholesky(S)
+            R = np.linalg.cholesky(schur)
         except np.linalg.LinAlgError:
             raise InnerModeError("X'V^-1X is not positive definite") from None
-        return Factorization(factors, blocks, logdet, S, R_X, rhs)
+        return Factorization(factors, blocks, logdet, schur, R)
 
     def gls_beta(self, fac):
-        c_x = scipy.linalg.solve_triangular(fac.R_X, fac.rhs, lower=True)
-        return scipy.linalg.solve_triangular(fac.R_X.T, c_x, lower=False)[:, 0]
+        p = self.n_beta
+        return np.linalg.solve(fac.R[:p, :p].T, fac.R[p, :p])
 
-    def penalized_rss(self, fac, beta):
-        """r^2 at beta and the relative modes u (per bucket) given beta."""
-        resp, cross = self.response, self.cross
-        rss = float(resp.yWy[0] - 2 * beta @ resp.XtWy[:, 0] + beta @ cross.XtWX @ beta)
-        modes = []
-        for lam, m_lam, l_inv, r_zx, c_u in fac.blocks:
-            c = c_u[..., 0] - r_zx @ beta
-            rss -= float(np.sum(c * c))
-            modes.append(np.einsum("cjm,cj->cm", l_inv, c))          # L^-T c
-        return rss, modes
+    def logdet_R_X(self, fac):
+        return float(np.sum(np.log(np.diag(fac.R)[:self.n_beta])))
+
+    @staticmethod
+    def modes(fac, beta):
+        """The relative modes u (per bucket) given beta: L^-T L^-1 Lambda'Z'W(y - X beta)."""
+        gamma = np.append(-beta, 1.0)
+        return [np.einsum("cjm,cj->cm", l_inv, R @ gamma) for _, _, l_inv, R in fac.blocks]
 
     def _relative_gradient(self, fac, beta, modes, sigma2):
-        """dL/dLambda per term (relative Lambda), and the pieces the sigma^2 and beta
-        derivatives reuse: sum u'u, tr H^-1, sum Z'WX' Lambda u, and (REML) <Lambda, F>."""
-        cross, resp = self.cross, self.response
+        """dL/dLambda per term (Lambda relative), and what the sigma^2 derivative reuses:
+        sum u'u, tr H^-1 and (REML) <Lambda, F> summed over the terms."""
+        cross, p = self.cross, self.n_beta
         grads = [np.zeros((s, s)) for s in cross.sizes]
+        gamma = np.append(-beta, 1.0)
         uu = trace = lam_f = 0.0
-        zx_lam_u = np.zeros(self.n_beta)
-        S_inv = scipy.linalg.cho_solve((fac.R_X, True), np.eye(self.n_beta)) if self.REML else None
-        for bucket, ZtWy, (lam, m_lam, l_inv, r_zx, c_u), u in zip(
-                cross.buckets, resp.ZtWy, fac.blocks, modes):
+        S_inv = np.linalg.inv(fac.schur[:p, :p]) if self.REML else None
+        for bucket, (lam, m_lam, l_inv, R), u in zip(cross.buckets, fac.blocks, modes):
             h_inv = np.swapaxes(l_inv, 1, 2) @ l_inv
-            v = ZtWy[..., 0] - bucket.ZtWX @ beta - np.einsum("cij,cj->ci", m_lam, u)
+            v = bucket.ZtWXy @ gamma - np.einsum("cij,cj->ci", m_lam, u)
             G = v[:, :, None] * u[:, None, :] / sigma2 - m_lam @ h_inv
-            lam_u = np.einsum("...ij,...j->...i", lam, u)
-            zx_lam_u += np.einsum("cmp,cm->p", bucket.ZtWX, lam_u)
             uu += float(np.sum(u * u))
-            trace += float(np.trace(h_inv, axis1=1, axis2=2).sum())
+            trace += float(np.sum(l_inv * l_inv))
             if self.REML:
-                E = np.swapaxes(l_inv, 1, 2) @ r_zx
-                F = (bucket.ZtWX - m_lam @ E) @ S_inv @ np.swapaxes(E, 1, 2)
+                E = np.swapaxes(l_inv, 1, 2) @ R[..., :p]
+                F = (bucket.ZtWXy[..., :p] - m_lam @ E) @ S_inv @ np.swapaxes(E, 1, 2)
                 G = G + F
-                for k, part in enumerate(bucket.term_sums(F, cross.sizes)):
+                for k, part in enumerate(bucket.term_sums(F, cross.n_terms)):
                     if part is not None:
                         lam_f += float(np.sum(fac.factors[k] * part))
-            for k, part in enumerate(bucket.term_sums(G, cross.sizes)):
+            for k, part in enumerate(bucket.term_sums(G, cross.n_terms)):
                 if part is not None:
                     grads[k] += part
-        return grads, uu, trace, zx_lam_u, lam_f
+        return grads, uu, trace, lam_f
 
     def _theta_gradient(self, theta, grads, scale=1.0):
         out = np.empty(self.re.n_theta)
@@ -195,15 +193,13 @@ class ProfiledGaussianObjective(LaplaceObjective):
         self.n_evaluations += 1
         fac = self.factorize(self.re.factors(theta))
         beta = self.gls_beta(fac)
-        rss, modes = self.penalized_rss(fac, beta)
-        if not rss > 0:
-            raise InnerModeError("the penalized residual sum of squares is not positive")
+        rss = fac.R[-1, -1] ** 2
         df = self.residual_df
         sigma2 = rss / df
         value = -0.5 * df * (1 + np.log(2 * np.pi * sigma2)) - fac.logdet_L
         if self.REML:
-            value -= float(np.sum(np.log(np.diag(fac.R_X))))
-        grads = self._relative_gradient(fac, beta, modes, sigma2)[0]
+            value -= self.logdet_R_X(fac)
+        grads = self._relative_gradient(fac, beta, self.modes(fac, beta), sigma2)[0]
         return value, self._theta_gradient(theta, grads), beta, sigma2
 
     def full_parameters(self, theta, beta, sigma2):
@@ -225,12 +221,13 @@ class ProfiledGaussianObjective(LaplaceObjective):
         sigma = np.sqrt(sigma2)
         fac = self.factorize([f / sigma for f in self.re.factors(theta)])
         beta = self.gls_beta(fac) if self.REML else params[lay.beta]
-        rss, modes = self.penalized_rss(fac, beta)
+        gamma = np.append(-beta, 1.0)
+        rss = float(gamma @ fac.schur @ gamma)
+        modes = self.modes(fac, beta)
         N = self.cross.total_weight
         value = -0.5 * N * np.log(2 * np.pi * sigma2) - 0.5 * rss / sigma2 - fac.logdet_L
         if self.REML:
-            value += (-float(np.sum(np.log(np.diag(fac.R_X)))) + 0.5 * self.n_beta * np.log(sigma2)
-                      + 0.5 * self.n_beta * np.log(2 * np.pi))
+            value += (-self.logdet_R_X(fac) + 0.5 * self.n_beta * np.log(2 * np.pi * sigma2))
         b = np.empty(self.re.q)
         for bucket, u in zip(self.cross.buckets, modes):
             b[bucket.global_cols] = u / sigma                    # spherical b = u / sigma
@@ -240,19 +237,18 @@ class ProfiledGaussianObjective(LaplaceObjective):
         return state
 
     def gradient(self, state) -> np.ndarray:
-        lay = self.layout
+        lay, cross = self.layout, self.cross
         fac, beta, modes, sigma2, rss = state.profiled
-        grads, uu, trace, zx_lam_u, lam_f = self._relative_gradient(fac, beta, modes, sigma2)
+        grads, uu, trace, lam_f = self._relative_gradient(fac, beta, modes, sigma2)
         out = np.zeros(lay.size)
-        theta = state.params[lay.theta]
-        out[lay.theta] = self._theta_gradient(theta, grads, scale=np.sqrt(sigma2))
-        resp, cross = self.response, self.cross
+        out[lay.theta] = self._theta_gradient(state.params[lay.theta], grads,
+                                              scale=np.sqrt(sigma2))
         d_log_sigma2 = (-0.5 * cross.total_weight + 0.5 * (rss - uu) / sigma2
                         + 0.5 * (cross.q - trace))
         if self.REML:
             d_log_sigma2 += 0.5 * self.n_beta - 0.5 * lam_f
-        else:
-            out[lay.beta] = (resp.XtWy[:, 0] - cross.XtWX @ beta - zx_lam_u) / sigma2
+        else:       # d(-rss / 2 sigma^2) / d beta, rss = gamma' schur gamma, gamma = (-beta, 1)
+            out[lay.beta] = fac.schur[:self.n_beta] @ np.append(-beta, 1.0) / sigma2
         out[self.sigma_slot] = d_log_sigma2
         return out
 
@@ -273,7 +269,7 @@ class ProfiledGaussianObjective(LaplaceObjective):
         if not self.REML:
             return super().fixed_effects(state, cov)
         fac, beta, _, sigma2, _ = state.profiled
-        beta_cov = sigma2 * scipy.linalg.cho_solve((fac.R_X, True), np.eye(self.n_beta))
+        beta_cov = sigma2 * np.linalg.inv(fac.schur[:self.n_beta, :self.n_beta])
         return beta, self._reml_beta_covariance(state.params, beta_cov, cov)
 
     def _reml_beta_covariance(self, params, beta_cov, cov_params, step=1e-5):
