@@ -118,14 +118,17 @@ class CrossProducts:
         return comp_of_col, local
 
     def _slot_sums(self, bucket, values):
-        """sum over the bucket's rows of w z_k values_i at each row's slots: (count, m, r)."""
+        """sum over the bucket's rows of w z_k values_i at each row's slots: (count, m, r).
+        One bincount of length rows per (k, column): no (rows, K, r) temporary."""
         count, m = bucket.global_cols.shape
-        r = values.shape[1]
         wz = self._wz if bucket.rows is None else self._wz[bucket.rows]
         vals = values if bucket.rows is None else values[bucket.rows]
-        index = (bucket.row_slots[:, :, None] * r + np.arange(r)).ravel()
-        weights = (wz[:, :, None] * vals[:, None, :]).ravel()
-        return np.bincount(index, weights, minlength=count * m * r).reshape(count, m, r)
+        out = np.zeros((count * m, values.shape[1]))
+        for k in range(wz.shape[1]):
+            for j in range(values.shape[1]):
+                out[:, j] += np.bincount(bucket.row_slots[:, k], wz[:, k] * vals[:, j],
+                                         minlength=count * m)
+        return out.reshape(count, m, -1)
 
     def _buckets(self, re, comp_of_col, local, Xy):
         comp_sizes = np.bincount(comp_of_col)
@@ -145,10 +148,16 @@ class CrossProducts:
             row_slots = position[comp_of_col[cols]] * m + local[cols]
             z = self._z if rows is None else self._z[rows]
             wz = self._wz if rows is None else self._wz[rows]
-            # Z'WZ: each row adds w z z' at its own slots
-            index = ((row_slots[:, :, None] * m) + local[cols][:, None, :]).ravel()
-            ZtWZ = np.bincount(index, (wz[:, :, None] * z[:, None, :]).ravel(),
-                               minlength=comps.size * m * m).reshape(comps.size, m, m)
+            # Z'WZ: each row adds w z z' at its own slots; the pair (k2, k1) of a row's
+            # values is the transpose of the pair (k1, k2)
+            ZtWZ = np.zeros((comps.size, m, m))
+            row_local = local[cols]
+            for k1 in range(cols.shape[1]):
+                for k2 in range(k1, cols.shape[1]):
+                    pair = np.bincount(row_slots[:, k1] * m + row_local[:, k2],
+                                       wz[:, k1] * z[:, k2], minlength=comps.size * m * m)
+                    pair = pair.reshape(comps.size, m, m)
+                    ZtWZ += pair if k1 == k2 else pair + np.swapaxes(pair, 1, 2)
             placements = []
             for k, (term, off) in enumerate(zip(re.terms, re.offsets)):
                 s = term.size

@@ -45,6 +45,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import stacked
 from .errors import GLMMInputError
 from .laplace import InnerModeError, LaplaceObjective, ModeState
 from .lmm_crossprod import CrossProducts
@@ -120,20 +121,18 @@ class ProfiledGaussianObjective(LaplaceObjective):
         gram, logdet, blocks = np.zeros_like(cross.XyWXy), 0.0, []
         for bucket in cross.buckets:
             lam = bucket.factor_blocks(factors)
-            lam_t = np.swapaxes(lam, -1, -2)
-            m_lam = bucket.ZtWZ @ lam
-            H = lam_t @ m_lam + np.eye(bucket.size)
+            m_lam = stacked.matmul(bucket.ZtWZ, lam)
+            H = stacked.matmul(stacked.transpose(lam), m_lam) + np.eye(bucket.size)
             # Here the crossed-factor factorisation plugs in: a component of crossed levels is
             # one dense block (the Schur complement of one factor's diagonal block would do).
             try:
-                chol = np.linalg.cholesky(H)
+                logdet_block, l_inv = stacked.cholesky_inverse(H)
             except np.linalg.LinAlgError:
                 raise InnerModeError("Lambda'Z'WZ Lambda + I is not positive definite") from None
-            l_inv = np.linalg.inv(chol)
-            R = l_inv @ (lam_t @ bucket.ZtWXy)
+            R = stacked.matmul(l_inv, stacked.matmul(stacked.transpose(lam), bucket.ZtWXy))
             flat = R.reshape(-1, R.shape[-1])
             gram += flat.T @ flat
-            logdet += float(np.sum(np.log(np.diagonal(chol, axis1=1, axis2=2))))
+            logdet += logdet_block
             blocks.append((lam, m_lam, l_inv, R))
         schur = cross.XyWXy - gram
         try:
@@ -164,14 +163,15 @@ class ProfiledGaussianObjective(LaplaceObjective):
         uu = trace = lam_f = 0.0
         S_inv = np.linalg.inv(fac.schur[:p, :p]) if self.REML else None
         for bucket, (lam, m_lam, l_inv, R), u in zip(cross.buckets, fac.blocks, modes):
-            h_inv = np.swapaxes(l_inv, 1, 2) @ l_inv
+            h_inv = stacked.matmul(stacked.transpose(l_inv), l_inv)
             v = bucket.ZtWXy @ gamma - np.einsum("cij,cj->ci", m_lam, u)
-            G = v[:, :, None] * u[:, None, :] / sigma2 - m_lam @ h_inv
+            G = v[:, :, None] * u[:, None, :] / sigma2 - stacked.matmul(m_lam, h_inv)
             uu += float(np.sum(u * u))
             trace += float(np.sum(l_inv * l_inv))
             if self.REML:
-                E = np.swapaxes(l_inv, 1, 2) @ R[..., :p]
-                F = (bucket.ZtWXy[..., :p] - m_lam @ E) @ S_inv @ np.swapaxes(E, 1, 2)
+                E = stacked.matmul(stacked.transpose(l_inv), R[..., :p])
+                F = stacked.matmul(stacked.matmul(bucket.ZtWXy[..., :p] - stacked.matmul(m_lam, E),
+                                                  S_inv), stacked.transpose(E))
                 G = G + F
                 for k, part in enumerate(bucket.term_sums(F, cross.n_terms)):
                     if part is not None:
@@ -259,7 +259,7 @@ class ProfiledGaussianObjective(LaplaceObjective):
         m = self.model
         beta = state.profiled[1]
         state.A = self.re.values(params[self.layout.theta])
-        state.eta = m.X @ beta + self.re.times(state.A, state.b) + m.offset
+        state.eta = m.X @ beta + np.sum(state.A * state.b[self.re.cols], axis=1) + m.offset
         state.aux = self.aux_values(params, per_row=True)
         w = m.weights / np.exp(state.aux[next(iter(m.aux_designs))])
         state.chol = self.blocks.cholesky(self.blocks.assemble(state.A, w))
