@@ -312,6 +312,22 @@ class ProfiledGaussianObjective(LaplaceObjective):
         _, _, beta, sigma2 = self.profiled(result.x)
         return self.full_parameters(result.x, beta, sigma2), result
 
+    def refit(self, Y, theta0=None):
+        """Maximum-likelihood (or REML) estimates for each column of ``Y`` (rows, k), the
+        model otherwise unchanged: what a parametric bootstrap or a power analysis needs.
+        Each refit forms only its response's products and optimizes theta alone.
+        Returns (k, parameters) estimates in the layout of p and the k log-likelihoods."""
+        Y = np.asarray(Y, float)
+        Y = Y[:, None] if Y.ndim == 1 else Y
+        theta0 = self.re.theta_start() if theta0 is None else theta0
+        estimates = np.empty((Y.shape[1], self.layout.size))
+        logliks = np.empty(Y.shape[1])
+        for k in range(Y.shape[1]):
+            objective = self.with_response(Y[:, k])
+            p, result = objective.optimize_theta(theta0)
+            estimates[k], logliks[k] = p, -result.fun
+        return estimates, logliks
+
     def optimize(self, start=None, max_iter=1000, newton_steps=10):
         """Stages 3 and 4 for this objective: theta alone by L-BFGS-B on the profiled
         criterion, then, on the full parameter vector, the Newton polish and the Hessian the
