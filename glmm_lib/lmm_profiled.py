@@ -317,15 +317,17 @@ class ProfiledGaussianObjective(LaplaceObjective):
         model otherwise unchanged: what a parametric bootstrap or a power analysis needs.
         Each refit forms only its response's products and optimizes theta alone.
         Returns (k, parameters) estimates in the layout of p and the k log-likelihoods."""
+        from .fitting import one_blas_thread      # fitting imports this module
         Y = np.asarray(Y, float)
         Y = Y[:, None] if Y.ndim == 1 else Y
         theta0 = self.re.theta_start() if theta0 is None else theta0
         estimates = np.empty((Y.shape[1], self.layout.size))
         logliks = np.empty(Y.shape[1])
-        for k in range(Y.shape[1]):
-            objective = self.with_response(Y[:, k])
-            p, result = objective.optimize_theta(theta0)
-            estimates[k], logliks[k] = p, -result.fun
+        with one_blas_thread():
+            for k in range(Y.shape[1]):
+                objective = self.with_response(Y[:, k])
+                p, result = objective.optimize_theta(theta0)
+                estimates[k], logliks[k] = p, -result.fun
         return estimates, logliks
 
     def optimize(self, start=None, max_iter=1000, newton_steps=10):
