@@ -72,7 +72,7 @@ R_SCRIPT = """
 suppressMessages(library(lme4))
 d <- read.csv(commandArgs(TRUE)[1]); d$g <- factor(d$g)
 t <- system.time(f <- lmer(y ~ x + (x | g), d, REML = FALSE))[["elapsed"]]
-cat(t, as.numeric(logLik(f)), "\\n")
+cat(t, format(as.numeric(logLik(f)), digits = 15), "\\n")
 """
 
 

@@ -51,6 +51,7 @@ from .laplace import InnerModeError, LaplaceObjective, ModeState
 from .lmm_crossprod import CrossProducts
 from .optimizer import OptSummary, newton_polish, numeric_hessian, quasi_newton
 from .parameters import Kind, ParameterLayout, ParameterTable
+from .reml import reml_beta_covariance
 
 
 def applies(model) -> bool:
@@ -270,22 +271,8 @@ class ProfiledGaussianObjective(LaplaceObjective):
             return super().fixed_effects(state, cov)
         fac, beta, _, sigma2, _ = state.profiled
         beta_cov = sigma2 * np.linalg.inv(fac.schur[:self.n_beta, :self.n_beta])
-        return beta, self._reml_beta_covariance(state.params, beta_cov, cov)
-
-    def _reml_beta_covariance(self, params, beta_cov, cov_params, step=1e-5):
-        """glmmTMB's REML Cov(beta): the GLS covariance plus the variance parameters'
-        uncertainty carried over by the delta method, S^-1 + J Cov(theta) J' with
-        J = d beta_hat / d theta by central differences."""
-        if not np.all(np.isfinite(cov_params)):
-            return beta_cov
-        jac = np.empty((self.n_beta, params.size))
-        for k in range(params.size):
-            h = step * max(1.0, abs(params[k]))
-            up, down = params.copy(), params.copy()
-            up[k] += h
-            down[k] -= h
-            jac[:, k] = (self.mode(up).profiled[1] - self.mode(down).profiled[1]) / (2 * h)
-        return beta_cov + jac @ cov_params @ jac.T
+        return beta, reml_beta_covariance(lambda p: self.mode(p).profiled[1], state.params,
+                                          beta_cov, cov)
 
     # ---- the fit -----------------------------------------------------------
     def theta_start(self, start=None):
