@@ -12,6 +12,8 @@ hand-written derivative for every structure.
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from .parameters import LOG, Kind, Parameter, Transform
@@ -97,13 +99,18 @@ class Unstructured(CovStructure):
     def n_params(self):
         return self.size + self.size * (self.size - 1) // 2
 
+    @functools.cached_property
+    def _strict_lower(self):
+        """np.tril_indices(size, -1), made once: it costs 20 us, a factor 5 us."""
+        return np.tril_indices(self.size, -1)
+
     def factor(self, theta):
         s = self.size
         sd = np.exp(theta[:s])
         if s == 1:
             return sd.reshape(1, 1)
         unit = np.eye(s, dtype=theta.dtype)
-        unit[np.tril_indices(s, -1)] = theta[s:]
+        unit[self._strict_lower] = theta[s:]
         norms = np.sqrt(np.sum(unit * unit, axis=1))
         return sd[:, None] * (unit / norms[:, None])
 
@@ -118,7 +125,7 @@ class Unstructured(CovStructure):
             return [np.exp(theta).reshape(1, 1)]
         sd = np.exp(theta[:s])
         unit = np.eye(s)
-        rows, cols = np.tril_indices(s, -1)
+        rows, cols = self._strict_lower
         unit[rows, cols] = theta[s:]
         norms = np.sqrt(np.sum(unit * unit, axis=1))
         lam = sd[:, None] * unit / norms[:, None]

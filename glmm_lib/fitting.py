@@ -13,6 +13,7 @@ from __future__ import annotations
 from threadpoolctl import ThreadpoolController
 
 from .convergence import check_convergence
+from .lmm_profiled import ProfiledGaussianObjective
 from .objectives import make_objective
 from .optimizer import optimize
 from .results import GLMMResults
@@ -22,7 +23,7 @@ from .state import final_state
 _threadpools = None
 
 
-def _one_blas_thread():
+def one_blas_thread():
     """A context limiting BLAS to one thread.  The controller is made once: finding the
     loaded libraries reads /proc and took longer than fitting a small model."""
     global _threadpools
@@ -35,9 +36,13 @@ def fit(model, start=None, **optimizer_options) -> GLMMResults:
     objective = make_objective(model, on_distinct_rows=True)
     # The blocks of H are small; BLAS threads only contend for the cores there
     # (measured: a batched 101x101 solve 100x slower with OpenBLAS threads on a busy machine).
-    with _one_blas_thread():
-        p0 = start_vector(model, objective, start)
-        summary, hessian = optimize(objective, p0, **optimizer_options)
+    with one_blas_thread():
+        if isinstance(objective, ProfiledGaussianObjective):
+            # starting values and optimization in one: theta alone, beta and sigma profiled
+            summary, hessian = objective.optimize(start, **optimizer_options)
+        else:
+            p0 = start_vector(model, objective, start)
+            summary, hessian = optimize(objective, p0, **optimizer_options)
         if objective.model is model:
             state = final_state(objective, summary.end, hessian, at_limit=summary.at_limit)
         else:   # fitted on the distinct rows: the results need every row, and the last

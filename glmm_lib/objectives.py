@@ -2,7 +2,10 @@
 
 Every objective returns the same L(p) and gradient for the models it accepts; the
 specialised ones are faster or better conditioned there:
-  REML                                  -> reml.REMLObjective (fixed effects integrated out)
+  gaussian, identity link, one residual variance (ML or REML)
+                                        -> lmm_profiled.ProfiledGaussianObjective (on the
+                                           cross-products, beta and sigma profiled out)
+  REML otherwise (a dispersion model)   -> reml.REMLObjective (fixed effects integrated out)
   Poisson-log with one (1 | g), unweighted -> grouped.GroupedPoissonObjective (per-group sums)
   gaussian with dispformula = ~0        -> marginal.GaussianMarginalObjective (exact, via V)
   anything else                         -> laplace.LaplaceObjective, on the model's distinct
@@ -12,16 +15,20 @@ modes) makes its own.
 """
 from __future__ import annotations
 
-from . import grouped, marginal
+from . import grouped, lmm_profiled, marginal
 from .grouped import GroupedPoissonObjective
 from .laplace import LaplaceObjective
+from .lmm_profiled import ProfiledGaussianObjective
 from .marginal import GaussianMarginalObjective
 from .reml import REMLObjective
 
 
 def make_objective(model, on_distinct_rows=False) -> LaplaceObjective:
     """The objective for ``model``; with ``on_distinct_rows`` it may work on the distinct
-    rows only (the same likelihood), whose states then hold those rows, not the model's."""
+    rows only (the same likelihood), whose states then hold those rows, not the model's.
+    The cross-products of the profiled gaussian objective already summarize the rows."""
+    if lmm_profiled.applies(model):
+        return ProfiledGaussianObjective(model)
     if model.REML:
         return REMLObjective(model)
     if grouped.applies(model):

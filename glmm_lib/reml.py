@@ -27,6 +27,25 @@ import numpy as np
 from .laplace import InnerModeError, LaplaceObjective, ModeState
 
 
+def reml_beta_covariance(gls_beta, params, beta_cov, cov_params, step=1e-5):
+    """Cov(beta_hat) as glmmTMB reports it under REML.
+
+    TMB treats beta as a random effect there, and its sdreport adds to the conditional
+    covariance S^-1 (``beta_cov``) the uncertainty carried over from the variance
+    parameters (delta method): S^-1 + J Cov(theta) J', J = d beta_hat / d theta (central
+    differences of the GLS solution ``gls_beta(params)``).  With balanced data J is ~0."""
+    if not np.all(np.isfinite(cov_params)):
+        return beta_cov
+    jac = np.empty((beta_cov.shape[0], params.size))
+    for k in range(params.size):
+        h = step * max(1.0, abs(params[k]))
+        up, down = params.copy(), params.copy()
+        up[k] += h
+        down[k] -= h
+        jac[:, k] = (gls_beta(up) - gls_beta(down)) / (2 * h)
+    return beta_cov + jac @ cov_params @ jac.T
+
+
 @dataclass
 class REMLState(ModeState):
     beta: np.ndarray = None
@@ -91,24 +110,9 @@ class REMLObjective(LaplaceObjective):
         """beta from the GLS solution at the optimum, its covariance from ``beta_covariance``."""
         return state.beta, self.beta_covariance(state, cov)
 
-    def beta_covariance(self, state, cov_params, step=1e-5):
-        """Cov(beta_hat) as glmmTMB reports it under REML.
-
-        TMB treats beta as a random effect there, and its sdreport adds to the
-        conditional covariance S^-1 the uncertainty carried over from the variance
-        parameters (delta method): S^-1 + J Cov(theta) J', J = d beta_hat / d theta
-        (central differences of the GLS solution).  With balanced data J is ~0."""
-        params = state.params
-        jac = np.empty((state.beta.size, params.size))
-        for k in range(params.size):
-            h = step * max(1.0, abs(params[k]))
-            up, down = params.copy(), params.copy()
-            up[k] += h
-            down[k] -= h
-            jac[:, k] = (self.mode(up).beta - self.mode(down).beta) / (2 * h)
-        if not np.all(np.isfinite(cov_params)):
-            return state.beta_cov
-        return state.beta_cov + jac @ cov_params @ jac.T
+    def beta_covariance(self, state, cov_params):
+        return reml_beta_covariance(lambda p: self.mode(p).beta, state.params, state.beta_cov,
+                                    cov_params)
 
     def gradient(self, state):
         m, lay = self.model, self.layout

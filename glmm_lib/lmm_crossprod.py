@@ -1,0 +1,180 @@
+"""The cross-products of [Z X y] of a linear mixed model, blocked by the components of Z'Z.
+
+For a gaussian identity-link model everything the likelihood needs from the rows is
+
+    Z'WZ, Z'W[X y], [X y]'W[X y] and sum(w)        (W the prior weights),
+
+formed once (Bates, Maechler, Bolker and Walker 2015, J. Stat. Softw. 67(1), section 3).
+Random-effect coefficients that never share a row have zero entries in Z'WZ, so it splits
+into dense blocks: the connected components of the graph linking the coefficients of a
+row (one component per level of a single grouping factor, one per outer level of a nested
+pair, one for all the levels of crossed factors).  Components of equal size m are stacked
+in a ``Bucket`` as (count, m, m) arrays for numpy's batched algebra.
+
+Lambda is block diagonal by term and level, so inside a component it is the terms' s x s
+factors placed at their levels' slots (``Placement``).  A refit with a new response
+recomputes only the products with y (``with_response``).
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where one term's s x s factor lands in a bucket's stacked blocks: entry ``flat``
+    (i * s + j) of the factor goes to block ``comp``, row ``row``, column ``col``."""
+    term: int
+    size: int
+    comp: np.ndarray
+    row: np.ndarray
+    col: np.ndarray
+    flat: np.ndarray
+
+
+@dataclass(frozen=True)
+class Bucket:
+    size: int                       # m, coefficients per component
+    global_cols: np.ndarray         # (count, m) the coefficient (column of Z) of each slot
+    rows: np.ndarray | None         # the observations whose coefficients live here (None: all)
+    row_slots: np.ndarray           # (rows, K) flat slot comp * m + local of each row's values
+    ZtWZ: np.ndarray                # (count, m, m)
+    ZtWXy: np.ndarray               # (count, m, p + 1): Z'WX and Z'Wy side by side
+    placements: tuple               # one Placement per term present in the bucket
+    single_term: int | None         # a term each of whose levels is one component (Lambda
+                                    # is then that term's factor itself in every block)
+
+    def factor_blocks(self, factors):
+        """Lambda on each block: (m, m) when it is the same for all, else (count, m, m)."""
+        if self.single_term is not None:
+            return factors[self.single_term]
+        lam = np.zeros((self.global_cols.shape[0], self.size, self.size))
+        for pl in self.placements:
+            lam[pl.comp, pl.row, pl.col] = factors[pl.term].ravel()[pl.flat]
+        return lam
+
+    def term_sums(self, blocks, n_terms):
+        """For each term, the sum over its levels of the entries of ``blocks`` (count, m, m)
+        at its own factor's positions (None for a term not in the bucket)."""
+        out = [None] * n_terms
+        if self.single_term is not None:
+            out[self.single_term] = blocks.sum(axis=0)
+            return out
+        for pl in self.placements:
+            out[pl.term] = np.bincount(pl.flat, weights=blocks[pl.comp, pl.row, pl.col],
+                                       minlength=pl.size * pl.size).reshape(pl.size, pl.size)
+        return out
+
+
+class CrossProducts:
+    """Z'WZ and Z'W[X y] blocked by component, [X y]'W[X y], sum(w)."""
+
+    def __init__(self, random_effects, X, y, weights):
+        re = random_effects
+        self.n_terms = len(re.terms)
+        self.sizes = [t.size for t in re.terms]
+        self.q, self.p = re.q, X.shape[1]
+        self.X, self.weights = X, weights
+        self.total_weight = float(np.sum(weights))
+        self._wz = np.hstack([t.design.X for t in re.terms]) * weights[:, None]
+        self._z = np.hstack([t.design.X for t in re.terms])
+        Xy = np.column_stack([X, y])
+        self.XyWXy = Xy.T @ (weights[:, None] * Xy)
+        comp_of_col, local = self._components(re)
+        self.buckets = self._buckets(re, comp_of_col, local, Xy)
+
+    def with_response(self, y) -> CrossProducts:
+        """The same products with another response: only Z'Wy, X'Wy and y'Wy are new."""
+        new = object.__new__(CrossProducts)
+        new.__dict__.update(self.__dict__)
+        wy = self.weights * y
+        xy_wy = np.append(self.X.T @ wy, y @ wy)
+        new.XyWXy = self.XyWXy.copy()
+        new.XyWXy[-1, :] = new.XyWXy[:, -1] = xy_wy
+        new.buckets = [dataclasses.replace(b, ZtWXy=np.concatenate(
+            [b.ZtWXy[..., :-1], self._slot_sums(b, wy[:, None])], axis=2)) for b in self.buckets]
+        return new
+
+    @staticmethod
+    def _components(re):
+        """The component of each coefficient and its slot inside it (in column order)."""
+        cols, q = re.cols, re.q
+        if len(re.terms) == 1:               # one factor: a component per level
+            s = re.terms[0].size
+            return np.arange(q) // s, np.arange(q) % s
+        n, K = cols.shape
+        edges = sp.coo_matrix((np.ones(n * (K - 1)), (np.repeat(cols[:, 0], K - 1),
+                                                      cols[:, 1:].ravel())), shape=(q, q))
+        _, comp_of_col = connected_components(edges, directed=False)
+        order = np.argsort(comp_of_col, kind="stable")
+        first = np.concatenate([[0], np.cumsum(np.bincount(comp_of_col))[:-1]])
+        local = np.empty(q, dtype=np.int64)
+        local[order] = np.arange(q) - first[comp_of_col[order]]
+        return comp_of_col, local
+
+    def _slot_sums(self, bucket, values):
+        """sum over the bucket's rows of w z_k values_i at each row's slots: (count, m, r).
+        One bincount of length rows per (k, column): no (rows, K, r) temporary."""
+        count, m = bucket.global_cols.shape
+        wz = self._wz if bucket.rows is None else self._wz[bucket.rows]
+        vals = values if bucket.rows is None else values[bucket.rows]
+        out = np.zeros((count * m, values.shape[1]))
+        for k in range(wz.shape[1]):
+            for j in range(values.shape[1]):
+                out[:, j] += np.bincount(bucket.row_slots[:, k], wz[:, k] * vals[:, j],
+                                         minlength=count * m)
+        return out.reshape(count, m, -1)
+
+    def _buckets(self, re, comp_of_col, local, Xy):
+        comp_sizes = np.bincount(comp_of_col)
+        term_of_col = np.repeat(np.arange(self.n_terms), [t.n_levels * t.size for t in re.terms])
+        row_comp = comp_of_col[re.cols[:, 0]]
+        sizes = np.unique(comp_sizes)
+        buckets = []
+        for m in sizes:
+            comps = np.flatnonzero(comp_sizes == m)
+            position = np.full(comp_sizes.size, -1)
+            position[comps] = np.arange(comps.size)
+            member = np.flatnonzero(position[comp_of_col] >= 0)
+            global_cols = np.empty((comps.size, m), dtype=np.int64)
+            global_cols[position[comp_of_col[member]], local[member]] = member
+            rows = None if sizes.size == 1 else np.flatnonzero(position[row_comp] >= 0)
+            cols = re.cols if rows is None else re.cols[rows]
+            row_slots = position[comp_of_col[cols]] * m + local[cols]
+            z = self._z if rows is None else self._z[rows]
+            wz = self._wz if rows is None else self._wz[rows]
+            # Z'WZ: each row adds w z z' at its own slots; the pair (k2, k1) of a row's
+            # values is the transpose of the pair (k1, k2)
+            ZtWZ = np.zeros((comps.size, m, m))
+            row_local = local[cols]
+            for k1 in range(cols.shape[1]):
+                for k2 in range(k1, cols.shape[1]):
+                    pair = np.bincount(row_slots[:, k1] * m + row_local[:, k2],
+                                       wz[:, k1] * z[:, k2], minlength=comps.size * m * m)
+                    pair = pair.reshape(comps.size, m, m)
+                    ZtWZ += pair if k1 == k2 else pair + np.swapaxes(pair, 1, 2)
+            placements = []
+            for k, (term, off) in enumerate(zip(re.terms, re.offsets)):
+                s = term.size
+                first_cols = off + np.arange(term.n_levels) * s
+                levels = np.flatnonzero(position[comp_of_col[first_cols]] >= 0)
+                if levels.size == 0:
+                    continue
+                level_cols = first_cols[levels][:, None] + np.arange(s)          # (levels, s)
+                slots = local[level_cols]
+                placements.append(Placement(
+                    k, s, np.repeat(position[comp_of_col[level_cols[:, 0]]], s * s),
+                    np.repeat(slots, s, axis=1).ravel(), np.tile(slots, s).ravel(),
+                    np.tile(np.arange(s * s), levels.size)))
+            terms_here = np.unique(term_of_col[member])
+            single = (int(terms_here[0]) if terms_here.size == 1
+                      and m == re.terms[terms_here[0]].size else None)
+            bucket = Bucket(int(m), global_cols, rows, row_slots, ZtWZ, None, tuple(placements),
+                            single)
+            buckets.append(dataclasses.replace(bucket, ZtWXy=self._slot_sums(bucket, Xy)))
+        return buckets

@@ -1,0 +1,351 @@
+"""Gaussian (identity-link) mixed models on their cross-products, the fixed effects and the
+residual variance profiled out: lme4's and MixedModels.jl's formulation (Bates, Maechler,
+Bolker and Walker 2015, J. Stat. Softw. 67(1), section 3).
+
+With Lambda relative to sigma (Var(u) = sigma^2 Lambda Lambda'), a theta gives
+
+    L L' = Lambda' Z'WZ Lambda + I                  (block diagonal, ``lmm_crossprod``)
+    R_ZX = L^-1 Lambda' Z'WX,   c_u = L^-1 Lambda' Z'Wy
+    R_X R_X' = X'WX - R_ZX' R_ZX,  c_X = R_X^-1 (X'Wy - R_ZX' c_u),  beta = R_X^-T c_X
+    r^2 = y'Wy - |c_u|^2 - |c_X|^2                   (the penalized residual sum of squares)
+
+and, N the sum of the prior weights (glmm_lib multiplies each row's log density by its
+weight, as glmmTMB), the profiled log-likelihoods
+
+    ML:   -N/2 (1 + log(2 pi r^2 / N)) - log det L,                       sigma^2 = r^2 / N
+    REML: -(N-p)/2 (1 + log(2 pi r^2 / (N-p))) - log det L - log det R_X, sigma^2 = r^2/(N-p).
+
+One evaluation costs O(components x m^3), whatever the number of rows.  Their gradient in
+the entries of Lambda is exact (envelope theorem for beta, sigma and u): with u the modes,
+v = Z'W(y - X beta) - Z'WZ Lambda u and E = H^-1 Lambda' Z'WX,
+
+    dL/dLambda = v u' / sigma^2 - Z'WZ Lambda H^-1  [+ (Z'WX - Z'WZ Lambda E) S^-1 E'  (REML)],
+
+summed over each term's levels and chained through the structure's d Lambda / d theta.
+
+The optimizer moves theta alone (``optimize``).  The standard errors stay glmmTMB's: the
+same quantities give the likelihood and its exact gradient at any full parameter vector
+(beta, theta, log sigma^2; without beta under REML), so the Hessian over all parameters is
+taken as for every other objective, and the final state is computed as before.  A refit
+with a new response recomputes only the response's products (``with_response``).
+
+Where this path does not apply (``applies``), the general objectives stay:
+  - ``dispformula = ~0`` (sigma^2 fixed near zero, the covariance structure carrying all the
+    within-group variation, the ``ar1``/``cs``/``us`` residual structures): the normal
+    equations square the condition number of [Z Lambda / sigma; I], about 1e15 there, so the
+    likelihood is computed from V instead (``marginal.py``);
+  - a dispersion model (``dispformula = ~x``): sigma^2 varies by row and is not profiled out
+    (``laplace.py``, ``reml.py``).
+``ar1``, ``cs`` and ``us`` residual structures with a nugget (sigma^2 estimated) take this
+path: they are ordinary random terms.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import stacked
+from .errors import GLMMInputError
+from .laplace import InnerModeError, LaplaceObjective, ModeState
+from .lmm_crossprod import CrossProducts
+from .optimizer import OptSummary, newton_polish, numeric_hessian, quasi_newton
+from .parameters import Kind, ParameterLayout, ParameterTable
+from .reml import reml_beta_covariance
+
+
+def applies(model) -> bool:
+    """Gaussian identity link, random effects, one residual variance, and covariance
+    structures whose factor scales with its SDs (so Lambda can be taken relative to sigma)."""
+    if not model.family.is_normal_linear or model.random_effects.q == 0:
+        return False
+    designs = model.aux_designs
+    if len(designs) != 1 or not all(d.shape[1] == 1 and np.all(d == 1.0) for d in designs.values()):
+        return False
+    return all(_scales_with_sds(model, k) for k in range(len(model.random_effects.terms)))
+
+
+def _scales_with_sds(model, k):
+    """factor(theta + c on every log SD) == exp(c) factor(theta): checked, not assumed."""
+    re = model.random_effects
+    table = model.parameters[model.layout.theta][re.theta_slices[k]]
+    log_sd = np.array([p.kind is Kind.LOG_SD for p in table], float)
+    theta = re.terms[k].structure.start() + 0.3
+    factor = re.terms[k].structure.factor
+    return bool(np.allclose(factor(theta + 0.7 * log_sd), np.exp(0.7) * factor(theta),
+                            rtol=1e-12, atol=0.0))
+
+
+@dataclass
+class Factorization:
+    """What one theta (Lambda relative to sigma) gives, before beta and sigma are chosen."""
+    factors: list         # each term's relative factor (s x s)
+    blocks: list          # per bucket: (Lambda, Z'WZ Lambda, L^-1, L^-1 Lambda' Z'W[X y])
+    logdet_L: float
+    schur: np.ndarray     # [X y]'W[X y] - R'R: the penalized sums of squares, (p+1) x (p+1)
+    R: np.ndarray         # its Cholesky factor [[R_X, 0], [c_X', r]]
+
+
+class ProfiledGaussianObjective(LaplaceObjective):
+    def __init__(self, model, crossproducts=None):
+        super().__init__(model)
+        self.REML = model.REML
+        if self.REML:
+            self.parameters = model.parameters.without_fixed_effects()
+            self.layout = self.parameters.layout
+        self.n_beta = model.X.shape[1]
+        self.sigma_slot = self.layout.aux(next(iter(model.aux_designs)))
+        self.cross = crossproducts or CrossProducts(self.re, model.X, model.y - model.offset,
+                                                    model.weights)
+        lay = model.layout
+        self.theta_table = ParameterTable(tuple(model.parameters[lay.theta]),
+                                          ParameterLayout(0, lay.n_theta, {}))
+        self.log_sd = np.array([p.kind is Kind.LOG_SD for p in self.theta_table], float)
+        self.residual_df = self.cross.total_weight - (self.n_beta if self.REML else 0)
+
+    def with_response(self, y) -> ProfiledGaussianObjective:
+        """The same model with response ``y`` (same rows, offset included): only the
+        products with y are formed again, O(rows x coefficients per row)."""
+        y = np.asarray(y, float)
+        if y.shape != (self.model.nobs,):
+            raise GLMMInputError(f"a new response needs {self.model.nobs} values, "
+                                 f"not an array of shape {y.shape}")
+        return ProfiledGaussianObjective(self.model,
+                                         self.cross.with_response(y - self.model.offset))
+
+    def start(self, full_start):
+        return full_start[self.n_beta:] if self.REML else full_start
+
+    # ---- the algebra of one theta ------------------------------------------
+    def factorize(self, factors) -> Factorization:
+        cross = self.cross
+        gram, logdet, blocks = np.zeros_like(cross.XyWXy), 0.0, []
+        for bucket in cross.buckets:
+            lam = bucket.factor_blocks(factors)
+            m_lam = stacked.matmul(bucket.ZtWZ, lam)
+            H = stacked.matmul(stacked.transpose(lam), m_lam) + np.eye(bucket.size)
+            # Here the crossed-factor factorisation plugs in: a component of crossed levels is
+            # one dense block (the Schur complement of one factor's diagonal block would do).
+            try:
+                logdet_block, l_inv = stacked.cholesky_inverse(H)
+            except np.linalg.LinAlgError:
+                raise InnerModeError("Lambda'Z'WZ Lambda + I is not positive definite") from None
+            R = stacked.matmul(l_inv, stacked.matmul(stacked.transpose(lam), bucket.ZtWXy))
+            flat = R.reshape(-1, R.shape[-1])
+            gram += flat.T @ flat
+            logdet += logdet_block
+            blocks.append((lam, m_lam, l_inv, R))
+        schur = cross.XyWXy - gram
+        try:
+            R = np.linalg.cholesky(schur)
+        except np.linalg.LinAlgError:
+            raise InnerModeError("X'V^-1X is not positive definite") from None
+        return Factorization(factors, blocks, logdet, schur, R)
+
+    def gls_beta(self, fac):
+        p = self.n_beta
+        return np.linalg.solve(fac.R[:p, :p].T, fac.R[p, :p])
+
+    def logdet_R_X(self, fac):
+        return float(np.sum(np.log(np.diag(fac.R)[:self.n_beta])))
+
+    @staticmethod
+    def modes(fac, beta):
+        """The relative modes u (per bucket) given beta: L^-T L^-1 Lambda'Z'W(y - X beta)."""
+        gamma = np.append(-beta, 1.0)
+        return [np.einsum("cjm,cj->cm", l_inv, R @ gamma) for _, _, l_inv, R in fac.blocks]
+
+    def _relative_gradient(self, fac, beta, modes, sigma2):
+        """dL/dLambda per term (Lambda relative), and what the sigma^2 derivative reuses:
+        sum u'u, tr H^-1 and (REML) <Lambda, F> summed over the terms."""
+        cross, p = self.cross, self.n_beta
+        grads = [np.zeros((s, s)) for s in cross.sizes]
+        gamma = np.append(-beta, 1.0)
+        uu = trace = lam_f = 0.0
+        S_inv = np.linalg.inv(fac.schur[:p, :p]) if self.REML else None
+        for bucket, (lam, m_lam, l_inv, R), u in zip(cross.buckets, fac.blocks, modes):
+            h_inv = stacked.matmul(stacked.transpose(l_inv), l_inv)
+            v = bucket.ZtWXy @ gamma - np.einsum("cij,cj->ci", m_lam, u)
+            G = v[:, :, None] * u[:, None, :] / sigma2 - stacked.matmul(m_lam, h_inv)
+            uu += float(np.sum(u * u))
+            trace += float(np.sum(l_inv * l_inv))
+            if self.REML:
+                E = stacked.matmul(stacked.transpose(l_inv), R[..., :p])
+                F = stacked.matmul(stacked.matmul(bucket.ZtWXy[..., :p] - stacked.matmul(m_lam, E),
+                                                  S_inv), stacked.transpose(E))
+                G = G + F
+                for k, part in enumerate(bucket.term_sums(F, cross.n_terms)):
+                    if part is not None:
+                        lam_f += float(np.sum(fac.factors[k] * part))
+            for k, part in enumerate(bucket.term_sums(G, cross.n_terms)):
+                if part is not None:
+                    grads[k] += part
+        return grads, uu, trace, lam_f
+
+    def _theta_gradient(self, theta, grads, scale=1.0):
+        out = np.empty(self.re.n_theta)
+        for term, sl, g in zip(self.re.terms, self.re.theta_slices, grads):
+            out[sl] = [np.sum(d * g) / scale for d in term.structure.jacobian(theta[sl])]
+        return out
+
+    # ---- the profiled criterion (theta alone) -------------------------------
+    def profiled(self, theta):
+        """The profiled log-likelihood at relative theta, its gradient, beta and sigma^2."""
+        self.n_evaluations += 1
+        fac = self.factorize(self.re.factors(theta))
+        beta = self.gls_beta(fac)
+        rss = fac.R[-1, -1] ** 2
+        df = self.residual_df
+        sigma2 = rss / df
+        value = -0.5 * df * (1 + np.log(2 * np.pi * sigma2)) - fac.logdet_L
+        if self.REML:
+            value -= self.logdet_R_X(fac)
+        grads = self._relative_gradient(fac, beta, self.modes(fac, beta), sigma2)[0]
+        return value, self._theta_gradient(theta, grads), beta, sigma2
+
+    def full_parameters(self, theta, beta, sigma2):
+        """The optimizer's p (absolute theta, log sigma^2) for a relative theta."""
+        p = np.empty(self.layout.size)
+        p[self.layout.beta] = beta if not self.REML else beta[:0]
+        p[self.layout.theta] = theta + 0.5 * np.log(sigma2) * self.log_sd
+        p[self.sigma_slot] = np.log(sigma2)
+        return p
+
+    # ---- the likelihood at any full parameter vector -----------------------
+    def mode(self, params, b_start=None, max_iter=None, tol=None) -> ModeState:
+        """L(p) with the modes (exact: the inner problem is linear).  eta and A are left out
+        (they cost a pass over the rows): ``final_state`` adds them."""
+        self.n_evaluations += 1
+        lay = self.layout
+        theta = params[lay.theta]
+        sigma2 = float(np.exp(params[self.sigma_slot][0]))
+        sigma = np.sqrt(sigma2)
+        fac = self.factorize([f / sigma for f in self.re.factors(theta)])
+        beta = self.gls_beta(fac) if self.REML else params[lay.beta]
+        gamma = np.append(-beta, 1.0)
+        rss = float(gamma @ fac.schur @ gamma)
+        modes = self.modes(fac, beta)
+        N = self.cross.total_weight
+        value = -0.5 * N * np.log(2 * np.pi * sigma2) - 0.5 * rss / sigma2 - fac.logdet_L
+        if self.REML:
+            value += (-self.logdet_R_X(fac) + 0.5 * self.n_beta * np.log(2 * np.pi * sigma2))
+        b = np.empty(self.re.q)
+        for bucket, u in zip(self.cross.buckets, modes):
+            b[bucket.global_cols] = u / sigma                    # spherical b = u / sigma
+        state = ModeState(params, b, None, self.aux_values(params), None, None, float(value),
+                          True, 1)
+        state.profiled = (fac, beta, modes, sigma2, rss)
+        return state
+
+    def gradient(self, state) -> np.ndarray:
+        lay, cross = self.layout, self.cross
+        fac, beta, modes, sigma2, rss = state.profiled
+        grads, uu, trace, lam_f = self._relative_gradient(fac, beta, modes, sigma2)
+        out = np.zeros(lay.size)
+        out[lay.theta] = self._theta_gradient(state.params[lay.theta], grads,
+                                              scale=np.sqrt(sigma2))
+        d_log_sigma2 = (-0.5 * cross.total_weight + 0.5 * (rss - uu) / sigma2
+                        + 0.5 * (cross.q - trace))
+        if self.REML:
+            d_log_sigma2 += 0.5 * self.n_beta - 0.5 * lam_f
+        else:       # d(-rss / 2 sigma^2) / d beta, rss = gamma' schur gamma, gamma = (-beta, 1)
+            out[lay.beta] = fac.schur[:self.n_beta] @ np.append(-beta, 1.0) / sigma2
+        out[self.sigma_slot] = d_log_sigma2
+        return out
+
+    def final_state(self, params, b_start=None) -> ModeState:
+        """The state on every row: eta, A = Z Lambda and the factors of H as the results
+        read them (one pass over the rows)."""
+        state = self.mode(params)
+        m = self.model
+        beta = state.profiled[1]
+        state.A = self.re.values(params[self.layout.theta])
+        state.eta = m.X @ beta + np.sum(state.A * state.b[self.re.cols], axis=1) + m.offset
+        state.aux = self.aux_values(params, per_row=True)
+        w = m.weights / np.exp(state.aux[next(iter(m.aux_designs))])
+        state.chol = self.blocks.cholesky(self.blocks.assemble(state.A, w))
+        return state
+
+    def fixed_effects(self, state, cov):
+        if not self.REML:
+            return super().fixed_effects(state, cov)
+        fac, beta, _, sigma2, _ = state.profiled
+        beta_cov = sigma2 * np.linalg.inv(fac.schur[:self.n_beta, :self.n_beta])
+        return beta, reml_beta_covariance(lambda p: self.mode(p).profiled[1], state.params,
+                                          beta_cov, cov)
+
+    # ---- the fit -----------------------------------------------------------
+    def theta_start(self, start=None):
+        """Relative theta to start from: each term's own start (SDs equal to sigma), or a
+        full parameter vector given by the user, made relative to its sigma."""
+        if start is None:
+            return self.re.theta_start()
+        p = np.asarray(start, float)
+        return p[self.layout.theta] - 0.5 * p[self.sigma_slot][0] * self.log_sd
+
+    def optimize_theta(self, theta0, max_iter=1000):
+        """The maximum of the profiled log-likelihood over relative theta."""
+        def negative(theta):
+            try:
+                value, grad, _, _ = self.profiled(theta)
+            except (InnerModeError, np.linalg.LinAlgError, FloatingPointError):
+                return np.inf, np.zeros_like(theta)
+            if not np.isfinite(value) or not np.all(np.isfinite(grad)):
+                return np.inf, np.zeros_like(theta)
+            return -value, -grad
+
+        with np.errstate(all="ignore"):
+            result = quasi_newton(negative, theta0, self.theta_table, max_iter)
+        _, _, beta, sigma2 = self.profiled(result.x)
+        return self.full_parameters(result.x, beta, sigma2), result
+
+    def refit(self, Y, theta0=None):
+        """Maximum-likelihood (or REML) estimates for each column of ``Y`` (rows, k), the
+        model otherwise unchanged: what a parametric bootstrap or a power analysis needs.
+        Each refit forms only its response's products and optimizes theta alone.
+        Returns (k, parameters) estimates in the layout of p and the k log-likelihoods."""
+        from .fitting import one_blas_thread      # fitting imports this module
+        Y = np.asarray(Y, float)
+        Y = Y[:, None] if Y.ndim == 1 else Y
+        theta0 = self.re.theta_start() if theta0 is None else theta0
+        estimates = np.empty((Y.shape[1], self.layout.size))
+        logliks = np.empty(Y.shape[1])
+        with one_blas_thread():
+            for k in range(Y.shape[1]):
+                objective = self.with_response(Y[:, k])
+                p, result = objective.optimize_theta(theta0)
+                estimates[k], logliks[k] = p, -result.fun
+        return estimates, logliks
+
+    def optimize(self, start=None, max_iter=1000, newton_steps=10):
+        """Stages 3 and 4 for this objective: theta alone by L-BFGS-B on the profiled
+        criterion, then, on the full parameter vector, the Newton polish and the Hessian the
+        standard errors come from (``optimizer``).  Returns (OptSummary, Hessian of -L)."""
+        theta0 = self.theta_start(start)
+        _, _, beta0, sigma2_0 = self.profiled(theta0)
+        p_start = self.full_parameters(theta0, beta0, sigma2_0)
+        p, result = self.optimize_theta(theta0, max_iter)
+        cache = {}
+
+        def negative(params):
+            key = params.tobytes()
+            if key not in cache:
+                try:
+                    state = self.mode(params)
+                    cache[key] = (-state.value, -self.gradient(state))
+                except (InnerModeError, np.linalg.LinAlgError, FloatingPointError):
+                    cache[key] = (np.inf, np.zeros_like(params))
+            return cache[key]
+
+        def gradient_only(params):
+            return negative(params)[1]
+
+        with np.errstate(all="ignore"):
+            value, grad = negative(p)
+            hessian = numeric_hessian(gradient_only, p, grad)
+            p, value, grad, hessian = newton_polish(negative, gradient_only, p, value, grad,
+                                                    hessian, newton_steps)
+        table = self.parameters
+        summary = OptSummary(p_start, p, table.names, table.bounds, -value, -grad,
+                             self.n_evaluations, self.n_evaluations, str(result.message))
+        return summary, hessian

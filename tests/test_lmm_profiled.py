@@ -1,0 +1,115 @@
+"""The profiled gaussian objective (lmm_profiled, lmm_crossprod, stacked).
+
+- its log-likelihood at any parameter vector equals the general Laplace objective's (exact
+  for a gaussian model, computed row by row, sharing none of the cross-product algebra)
+  and, under REML, the REML objective's, for every random-effects form and with weights;
+- the maximum of the profiled criterion over theta alone is where the full gradient is zero;
+- a refit with a new response (cross-products of y only) gives the fit of that response
+  from scratch;
+- the stacked Cholesky factor and inverse agree with numpy's.
+The fitted numbers themselves are checked against glmmTMB and lme4 in test_glmmtmb.py,
+test_weights_glmmtmb.py and test_ddf.py, which fit through this objective.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import glmm_lib as gl
+from glmm_lib import stacked
+from glmm_lib.laplace import LaplaceObjective
+from glmm_lib.lmm_profiled import ProfiledGaussianObjective
+from glmm_lib.model import GLMMModel
+from glmm_lib.reml import REMLObjective
+from glmm_lib.start import starting_values
+
+
+def gaussian_data(seed=7):
+    rng = np.random.default_rng(seed)
+    a = np.repeat(np.arange(6), 20)
+    b = np.tile(np.repeat(np.arange(4), 5), 6)
+    c = rng.integers(0, 5, a.size)
+    time = np.tile(np.arange(5), 24)
+    x = rng.normal(size=a.size)
+    y = (1 + 0.5 * x + rng.normal(0, 0.8, 6)[a] + rng.normal(0, 0.3, (6, 2))[a, 1] * x
+         + rng.normal(0, 0.5, 24)[a * 4 + b] + rng.normal(0, 0.4, 5)[c]
+         + rng.normal(0, 0.6, a.size))
+    return pd.DataFrame({"a": pd.Categorical([f"a{i}" for i in a]),
+                         "b": pd.Categorical([f"b{i}" for i in b]),
+                         "c": pd.Categorical([f"c{i}" for i in c]),
+                         "time": pd.Categorical([f"t{i}" for i in time]), "x": x, "y": y,
+                         "w": rng.uniform(0.5, 2.0, a.size)})
+
+
+FORMS = {
+    "scalar": ("y ~ x + (1|a)", {}),
+    "us slopes": ("y ~ x + (x|a)", {}),
+    "diag": ("y ~ x + (x||a)", {}),
+    "nested": ("y ~ x + (1|a/b)", {}),
+    "crossed": ("y ~ x + (1|a) + (1|c)", {}),
+    "cs with a nugget": ("y ~ x + cs(0 + time|a)", {}),
+    "ar1 with a nugget": ("y ~ x + ar1(0 + time|a)", {}),
+    "weights": ("y ~ x + (x|a)", {"weights": "w"}),
+    "offset": ("y ~ x + (1|a) + offset(x)", {}),
+}
+
+
+def away_from_optimum(model, seed=0):
+    p = starting_values(model)
+    return p + np.random.default_rng(seed).normal(0, 0.2, p.size)
+
+
+@pytest.mark.parametrize("form", list(FORMS))
+@pytest.mark.parametrize("reml", [False, True])
+def test_value_equals_the_general_objective(form, reml):
+    formula, kwargs = FORMS[form]
+    model = GLMMModel(formula, gaussian_data(), REML=reml, **kwargs)
+    profiled = model.objective()
+    assert isinstance(profiled, ProfiledGaussianObjective)
+    general = REMLObjective(model) if reml else LaplaceObjective(model)
+    p = profiled.start(away_from_optimum(model))
+    ours, theirs = profiled.mode(p), general.mode(p)
+    assert ours.value == pytest.approx(theirs.value, rel=1e-10, abs=1e-8)
+    np.testing.assert_allclose(ours.b, theirs.b, rtol=1e-7, atol=1e-9)
+
+
+@pytest.mark.parametrize("reml", [False, True])
+def test_profiled_maximum_is_a_stationary_point(reml):
+    model = GLMMModel("y ~ x + (x|a) + (1|c)", gaussian_data(), REML=reml)
+    objective = model.objective()
+    p, _ = objective.optimize_theta(objective.re.theta_start())
+    gradient = objective.gradient(objective.mode(p))
+    assert np.max(np.abs(gradient)) < 1e-4
+
+
+def test_refit_with_a_new_response_is_a_fit_from_scratch():
+    data = gaussian_data()
+    fit = gl.glmm("y ~ x + (x|a)", data)
+    objective = fit.model.objective()
+    y_new = np.asarray(fit.simulate(nsim=2, seed=3)).reshape(len(data), 2)
+    estimates, logliks = objective.refit(y_new)
+    for k in range(2):
+        scratch = gl.glmm("y ~ x + (x|a)", data.assign(y=y_new[:, k]))
+        np.testing.assert_allclose(estimates[k], scratch.optimizer.end, rtol=1e-4, atol=1e-4)
+        assert logliks[k] == pytest.approx(scratch.state.value, abs=1e-6)
+
+
+def test_new_response_of_the_wrong_length_is_refused():
+    objective = GLMMModel("y ~ x + (1|a)", gaussian_data()).objective()
+    with pytest.raises(gl.GLMMInputError, match="new response"):
+        objective.with_response(np.ones(5))
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 9])
+def test_stacked_cholesky_inverse_matches_numpy(size):
+    rng = np.random.default_rng(size)
+    a = rng.normal(size=(50, size, size))
+    H = a @ np.swapaxes(a, 1, 2) + np.eye(size)
+    logdet, inverse = stacked.cholesky_inverse(H)
+    chol = np.linalg.cholesky(H)
+    np.testing.assert_allclose(inverse, np.linalg.inv(chol), rtol=1e-10, atol=1e-12)
+    assert logdet == pytest.approx(0.5 * np.sum(np.linalg.slogdet(H)[1]), rel=1e-12)
+    b = rng.normal(size=(50, size, 4))
+    np.testing.assert_allclose(stacked.matmul(H, b), H @ b, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(stacked.matmul(a[0], b), a[0] @ b, rtol=1e-12, atol=1e-12)
