@@ -98,19 +98,16 @@ def tukey_p_values(t, n_means, df) -> np.ndarray:
     return np.clip(stats.studentized_range.sf(q, n_means, df), 0.0, 1.0)
 
 
-def _dunnettx_cdf(x, n_tests, df):
-    k = n_tests
-    n_means = (1.0 + np.sqrt(1.0 + 8.0 * k)) / 2.0
-    tukey = stats.studentized_range.cdf(np.sqrt(2.0) * x, n_means, df)
-    sidak = stats.f.cdf(x ** 2, 1, df) ** k
-    return (k - 1) / k * tukey + sidak / k
-
-
 def dunnettx_p_values(t, n_tests, df) -> np.ndarray:
     """emmeans' approximate Dunnett p-values of a family of ``n_tests`` tests (see the
-    module notes); ``df`` a number or one per test."""
+    module notes); ``df`` a number or one per test.  Made from the two upper tails, so
+    small p-values keep their digits."""
     x = np.abs(np.asarray(t, dtype=float))
-    return np.clip(1.0 - _dunnettx_cdf(x, n_tests, df), 0.0, 1.0)
+    k = n_tests
+    n_means = (1.0 + np.sqrt(1.0 + 8.0 * k)) / 2.0
+    tukey = stats.studentized_range.sf(np.sqrt(2.0) * x, n_means, df)
+    sidak = -np.expm1(k * np.log1p(-stats.f.sf(x ** 2, 1, df)))
+    return np.clip((k - 1) / k * tukey + sidak / k, 0.0, 1.0)
 
 
 def mvt_df(df) -> np.ndarray:
@@ -131,6 +128,12 @@ def mvt_p_values(t, correlation, df) -> np.ndarray:
                      for x, d in zip(t, df)])
 
 
+def _once_per_df(solve, dfs):
+    """``solve(df)`` for each df, solved once per distinct value (a root search each)."""
+    values = {d: solve(d) for d in np.unique(dfs)}
+    return np.array([values[d] for d in dfs])
+
+
 def critical_value(method, level, n_means, n_tests, df, correlation=None):
     """Multiplier of the standard error for intervals of one family with joint
     coverage ``level``: ``"tukey"`` from the studentized range of ``n_means``
@@ -146,15 +149,16 @@ def critical_value(method, level, n_means, n_tests, df, correlation=None):
     if method == "tukey":
         crit = stats.studentized_range.ppf(level, n_means, dfs) / np.sqrt(2.0)
     elif method == "dunnettx":
-        crit = np.array([optimize.brentq(lambda x: _dunnettx_cdf(x, n_tests, d) - level,
-                                         stats.t.ppf(0.5 + level / 2.0, d),
-                                         stats.t.isf((1.0 - level) / (2.0 * n_tests), d) * 1.01)
-                         for d in dfs])
+        def solve(d):
+            return optimize.brentq(lambda x: 1.0 - level - dunnettx_p_values(x, n_tests, d),
+                                   stats.t.ppf(0.5 + level / 2.0, d),
+                                   stats.t.isf((1.0 - level) / (2.0 * n_tests), d) * 1.01)
+        crit = _once_per_df(solve, dfs)
     elif method == "mvt":
         if correlation is None:
             raise GLMMInputError("the mvt intervals need the correlation of the family")
-        crit = np.array([multivariate_t.box_quantile(level, correlation, d)
-                         for d in mvt_df(dfs)])
+        crit = _once_per_df(lambda d: multivariate_t.box_quantile(level, correlation, d),
+                            mvt_df(dfs))
     else:
         method = _method(method)
         alpha = 1.0 - level
