@@ -30,7 +30,7 @@ _DEGREE_NAMES = ("linear", "quadratic", "cubic", "quartic", "degree 5", "degree 
 @dataclass(frozen=True)
 class ContrastFamily:
     """names : one per contrast; coefficients : (contrasts, k); adjust : the default
-    adjustment; pairwise : every row is a difference of two means (Tukey applies)."""
+    adjustment; pairwise : the family is all pairs of the means (Tukey applies)."""
     names: tuple
     coefficients: np.ndarray
     adjust: str
@@ -127,9 +127,9 @@ def contrast_family(method, labels, ref=None) -> ContrastFamily:
     if method == "trt.vs.ctrl":
         control = _reference(ref, labels)
         names, C = _differences([(i, control) for i in range(k) if i != control], labels, k)
-        return ContrastFamily(names, C, "mvt", True)
+        return ContrastFamily(names, C, "mvt", False)
     if method == "consec":
         names, C = _differences([(i, i - 1) for i in range(1, k)], labels, k)
-        return ContrastFamily(names, C, "mvt", True)
+        return ContrastFamily(names, C, "mvt", False)
     names, C = _polynomials(k)
     return ContrastFamily(names, C, "none", False)
