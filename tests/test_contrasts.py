@@ -9,13 +9,13 @@ import json
 
 import numpy as np
 import pytest
+from scipy import stats
 
 import glmm_lib as gl
 from conftest import REPO
 from glmm_lib import datasets
 from glmm_lib.errors import GLMMInputError
 from glmm_lib.multivariate_t import box_probability
-from scipy import stats
 
 FIXTURES = REPO / "tests" / "fixtures"
 # issue 18: df 1% relative, t 0.1%, SE 0.5%, p 1% relative
