@@ -5,7 +5,7 @@ from . import diagnostics  # simulate_residuals & tests; plots: glmm_lib.diagnos
 from .errors import ConvergenceWarning, GLMMInputError, SingularFitWarning
 from .model import GLMMModel, glmm
 from .results import GLMMResults
-from .emmeans import cld, emmeans, pairs
+from .emmeans import cld, contrast, emmeans, pairs
 from .means_plots import plot_means
 from .compare import compare
 from .anova import anova
@@ -16,5 +16,5 @@ from .power import power
 
 __all__ = ["glmm", "GLMMModel", "GLMMResults", "families", "GLMMInputError",
            "ConvergenceWarning", "SingularFitWarning",
-           "emmeans", "pairs", "cld", "plot_means", "compare", "anova",
+           "emmeans", "pairs", "contrast", "cld", "plot_means", "compare", "anova",
            "designs", "bootstrap", "specify", "power"]

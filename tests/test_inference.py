@@ -361,7 +361,9 @@ def test_herbicide_designs_match_emmeans():
     entry = fx["herbicide_design1"]
     m = fit("herbicide1")
     _check_model(entry, m)
-    emm = gl.emmeans(m, "herbicide")
+    # the fixture is emmeans on a glmmTMB fit: df.residual; gl.emmeans' default for a linear
+    # mixed model is emmeans' for lme4 fits (Satterthwaite for this ML fit)
+    emm = gl.emmeans(m, "herbicide", df=m.df_resid)
     assert emm.estimate == "emmean"          # identity link
     assert_matches(emm, rows(entry["emmeans"]), where="herbicide I")
     for adjust in ("tukey", "holm", "bonferroni"):

@@ -176,10 +176,13 @@ def cld(emm, alpha=0.05, adjust=None, symbols=None, reversed=False, sort=True) -
             letters[idx[0]] = mono[idx[0]] = symbols[0]
             continue
         pr = pair_indices(k, reverse=True)
-        eta, V = means.eta[idx], means.vcov_eta[np.ix_(idx, idx)]
-        d = np.array([eta[i] - eta[j] for i, j in pr])
-        se = np.sqrt(np.array([V[i, i] + V[j, j] - 2 * V[i, j] for i, j in pr]))
-        p = family_p_values(d / se, means.df, adjust, k)
+        C = np.zeros((len(pr), len(means.levels)))
+        for r, (i, j) in enumerate(pr):
+            C[r, idx[i]], C[r, idx[j]] = 1.0, -1.0
+        cov = C @ means.vcov_eta @ C.T
+        se = np.sqrt(np.diag(cov))
+        p = family_p_values(C @ means.eta / se, means.contrast_df(C), adjust, k,
+                            cov / np.outer(se, se))
         # multcompView receives names "j-i" (earlier-later); a pair is different if p < alpha
         different = [(j, i) for (i, j), pv in zip(pr, p) if pv < alpha]
         group_letters, group_mono, _ = letter_matrix(k, different, symbols, reversed)

@@ -10,12 +10,22 @@ Response scale
     delta-method SE ``|d mu / d eta| * SE(eta)``, and the interval is the
     link-scale interval back-transformed (so it is not symmetric).
 Degrees of freedom
-    emmeans 1.8.4 uses ``df.residual(fit)`` for glmmTMB fits (nobs minus the
-    number of estimated parameters, random-effect variances and dispersion
-    included) and builds t-based intervals and tests with it; that is the
-    default here (``fit.df_resid``).  Pass ``df=np.inf`` for the asymptotic
-    z-based intervals and tests (columns are then named ``asymp.LCL``,
-    ``asymp.UCL``, ``z.ratio`` as emmeans names them).
+    Linear mixed models (gaussian family, identity link) get small-sample
+    inference as emmeans gives it for lme4 fits (its ``lmer.df``), from
+    :func:`glmm_lib.ddf.linear_inference`: ``df="kenward-roger"`` (the default for
+    REML fits) uses each mean's Kenward-Roger df and the adjusted covariance of the
+    fixed effects, ``"satterthwaite"`` (the default for ML fits, which KR does not
+    cover) each mean's Satterthwaite df, ``"residual"`` n - rank(X) and
+    ``"asymptotic"`` z tests; all four with lme4's covariance of the fixed effects.
+    Comparisons of the means then take each contrast's own df.  When the model is
+    beyond these methods (a dispersion model; too many rows), the default falls back
+    to ``fit.df_resid``.  For every other family emmeans 1.8.4 uses
+    ``df.residual(fit)`` for glmmTMB fits (nobs minus the number of estimated
+    parameters, random-effect variances and dispersion included) and builds t-based
+    intervals and tests with it; that is the default here (``fit.df_resid``), and
+    ``df="asymptotic"`` (or ``np.inf``) gives the z-based intervals and tests
+    (columns are then named ``asymp.LCL``, ``asymp.UCL``, ``z.ratio`` as emmeans
+    names them).  A number for ``df`` is used for every mean and comparison.
 
 Column names follow emmeans: the estimate is ``emmean`` on the link scale (and
 for identity links), on the response scale ``prob`` (binomial families),
@@ -32,6 +42,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .. import ddf as ddf_methods
 from ..errors import GLMMInputError
 from ..multiplicity import critical_value
 from ..tables import TableResult
@@ -40,13 +51,23 @@ from .grid import ReferenceGrid, reference_grid
 __all__ = ["EMMeans", "emmeans", "summarize_means", "ci_names", "stat_name"]
 
 
+# emmeans' spelling of the df methods, printed in its note "Degrees-of-freedom method: ..."
+_METHOD_NOTE = {"Kenward-Roger": "kenward-roger", "Satterthwaite": "satterthwaite",
+                "residual": "residual", "asymptotic": "asymptotic"}
+
+
+def t_based(df) -> bool:
+    """Whether intervals and tests are t-based: every df finite (one number or one per row)."""
+    return bool(np.all(np.isfinite(df)))
+
+
 def ci_names(df):
     """Interval column names: t-based (finite df) or asymptotic, as emmeans names them."""
-    return ("lower.CL", "upper.CL") if np.isfinite(df) else ("asymp.LCL", "asymp.UCL")
+    return ("lower.CL", "upper.CL") if t_based(df) else ("asymp.LCL", "asymp.UCL")
 
 
 def stat_name(df):
-    return "t.ratio" if np.isfinite(df) else "z.ratio"
+    return "t.ratio" if t_based(df) else "z.ratio"
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -56,11 +77,15 @@ class EMMeans(TableResult):
     levels : the ``specs`` and ``by`` columns alone.
     L, offset : each mean is ``L @ beta + offset`` on the link scale.
     beta, vcov : the fixed effects and their covariance.
-    df, level : degrees of freedom (``np.inf``: z-based) and confidence level.
+    df, level : degrees of freedom (``np.inf``: z-based), a number or one per mean,
+        and the confidence level.
     link, type : the model's link; ``"response"`` or ``"link"`` scale.
     averaged_over : the grid's factors the means average over.
     grid : the :class:`~glmm_lib.emmeans.grid.ReferenceGrid`.
     notes : printed under the table, as emmeans prints them.
+    df_method : the ddf method of :mod:`glmm_lib.ddf` (``"Kenward-Roger"``,
+        ``"Satterthwaite"``, ...) that made ``df`` and ``vcov``, None when ``df`` was
+        a number; fit : the fit, from which comparisons take their own df.
 
     ``table`` is the tidy table made from these (one row per mean): the
     ``specs`` and ``by`` columns, the estimate (column named ``estimate``),
@@ -81,6 +106,21 @@ class EMMeans(TableResult):
     averaged_over: tuple
     grid: ReferenceGrid
     notes: tuple
+    df_method: str | None = None
+    fit: object = None
+
+    @property
+    def row_df(self) -> np.ndarray:
+        """The df of each mean."""
+        return np.broadcast_to(np.asarray(self.df, dtype=float), (len(self.levels),)).copy()
+
+    def contrast_df(self, coefficients) -> np.ndarray:
+        """The df of each contrast ``coefficients @ means`` (rows of coefficients): its own
+        Satterthwaite or Kenward-Roger df when the means have them, else the means' df."""
+        C = np.atleast_2d(np.asarray(coefficients, dtype=float))
+        if self.df_method in ("Kenward-Roger", "Satterthwaite"):
+            return ddf_methods.linear_inference(self.fit, C @ self.L, self.df_method).df
+        return np.full(C.shape[0], float(np.max(self.row_df)))
 
     @property
     def table(self) -> pd.DataFrame:
@@ -163,9 +203,12 @@ def emmeans(fit, specs="trt", by=None, type="response", level=0.95, offset=None,
         Offset on the link scale used for every mean instead of the grid's (see
         :mod:`glmm_lib.emmeans.grid`); ``offset=0`` gives rates per unit of
         exposure for a log link.
-    df : float, optional
-        Degrees of freedom for intervals and tests; default ``fit.df_resid`` (what
-        emmeans 1.8.4 uses for glmmTMB fits); ``np.inf`` gives z-based inference.
+    df : str or float, optional
+        Degrees of freedom for intervals and tests (see the module notes):
+        ``"kenward-roger"``, ``"satterthwaite"``, ``"residual"`` (linear mixed models),
+        ``"asymptotic"`` (z-based; also ``np.inf``) or a number.  Default: Kenward-Roger
+        for REML fits of linear mixed models, Satterthwaite for their ML fits,
+        ``fit.df_resid`` (what emmeans 1.8.4 uses for glmmTMB fits) for other families.
     at : dict, optional
         Values for covariates (or a subset of levels of factors) in the grid.
 
@@ -189,9 +232,6 @@ def emmeans(fit, specs="trt", by=None, type="response", level=0.95, offset=None,
             f"reference grid; the fixed-effects formula uses: "
             f"{', '.join(grid.frame.columns) or 'nothing'}"
             " (random-effect grouping factors are not part of it)")
-    df_value = float(fit.df_resid if df is None else df)
-    if not df_value > 0:
-        raise GLMMInputError(f"df must be positive (got {df_value})")
 
     # equal-weight averages over the grid rows sharing each (specs, by) combination,
     # in expand.grid order of specs then by
@@ -204,6 +244,7 @@ def emmeans(fit, specs="trt", by=None, type="response", level=0.95, offset=None,
         rows_of.setdefault(key, []).append(i)
     L = np.vstack([X[rows_of[c]].mean(axis=0) for c in combos])
     offsets = np.array([grid.offsets[rows_of[c]].mean() for c in combos])
+    method, df_value, vcov, df_note = _degrees_of_freedom(fit, L, df)
 
     link = fit.family.link
     estimate = "emmean" if type == "link" else (
@@ -216,8 +257,8 @@ def emmeans(fit, specs="trt", by=None, type="response", level=0.95, offset=None,
     notes = []
     if averaged:
         notes.append(f"Results are averaged over the levels of: {', '.join(averaged)}")
-    if not np.isfinite(df_value):
-        notes.append("Degrees-of-freedom method: asymptotic")
+    if df_note:
+        notes.append(df_note)
     notes.append(f"Confidence level used: {level:g}")
     if type == "response" and link.name != "identity":
         notes.append(f"Intervals are back-transformed from the {link.name} scale")
@@ -225,9 +266,49 @@ def emmeans(fit, specs="trt", by=None, type="response", level=0.95, offset=None,
         notes.append(f"Results are given on the {link.name} (not the response) scale.")
     return EMMeans(levels=levels, specs=tuple(spec_list), by=tuple(by_list), L=L,
                    offset=offsets, beta=fit.params.to_numpy(dtype=float),
-                   vcov=fit.cov_params().to_numpy(dtype=float), df=df_value, level=level,
-                   link=link, type=type, estimate=estimate, averaged_over=averaged, grid=grid,
-                   notes=tuple(notes))
+                   vcov=vcov, df=df_value, level=level, link=link, type=type,
+                   estimate=estimate, averaged_over=averaged, grid=grid, notes=tuple(notes),
+                   df_method=method, fit=fit)
+
+
+def _degrees_of_freedom(fit, L, df):
+    """(ddf method or None, df: a number or one per row of L, covariance of beta, the note
+    naming the method) for the means ``L beta`` (see the module notes)."""
+    if df is None and fit.family.is_normal_linear:
+        for method in (["Kenward-Roger"] if fit.REML else []) + ["Satterthwaite"]:
+            try:
+                return _by_method(fit, L, method)
+            except GLMMInputError:      # beyond the method: emmeans, too, falls back
+                continue
+        return None, float(fit.df_resid), _fit_vcov(fit), \
+            "Degrees-of-freedom method: df.residual"
+    if df is None:
+        return None, float(fit.df_resid), _fit_vcov(fit), None
+    if isinstance(df, str):
+        method = ddf_methods.method_name(df)
+        if method == "asymptotic" and not fit.family.is_normal_linear:
+            return None, np.inf, _fit_vcov(fit), "Degrees-of-freedom method: asymptotic"
+        return _by_method(fit, L, method)
+    try:
+        value = float(df)
+    except (TypeError, ValueError):
+        raise GLMMInputError(f"df must be a method name ('kenward-roger', 'satterthwaite', "
+                             f"'residual', 'asymptotic') or a number, not {df!r}") from None
+    if not value > 0:
+        raise GLMMInputError(f"df must be positive (got {value})")
+    note = None if np.isfinite(value) else "Degrees-of-freedom method: asymptotic"
+    return None, value, _fit_vcov(fit), note
+
+
+def _fit_vcov(fit):
+    return fit.cov_params().to_numpy(dtype=float)
+
+
+def _by_method(fit, L, method):
+    inference = ddf_methods.linear_inference(fit, L, method)
+    df = inference.df if method in ("Kenward-Roger", "Satterthwaite") else float(inference.df[0])
+    return (method, df, np.asarray(inference.covariance, dtype=float),
+            f"Degrees-of-freedom method: {_METHOD_NOTE[method]}")
 
 
 def summarize_means(means: EMMeans, ci_adjust=None) -> pd.DataFrame:
@@ -236,11 +317,12 @@ def summarize_means(means: EMMeans, ci_adjust=None) -> pd.DataFrame:
     Holm becomes Bonferroni)."""
     eta = means.eta
     se = np.sqrt(np.maximum(np.diag(means.vcov_eta), 0.0))
-    crit = np.full(len(eta), stats.t.ppf(0.5 + means.level / 2, means.df))
+    df = means.row_df
+    crit = stats.t.ppf(0.5 + means.level / 2, df)
     if ci_adjust not in (None, "none"):
         method = {"tukey": "sidak"}.get(ci_adjust, ci_adjust)
         for _, idx in means.groups():
-            crit[idx] = critical_value(method, means.level, len(idx), len(idx), means.df)
+            crit[idx] = critical_value(method, means.level, len(idx), len(idx), df[idx])
     lo, hi = eta - crit * se, eta + crit * se
     lo_name, hi_name = ci_names(means.df)
     out = means.levels.copy()
@@ -249,11 +331,11 @@ def summarize_means(means: EMMeans, ci_adjust=None) -> pd.DataFrame:
         a, b = means.link.inverse(lo), means.link.inverse(hi)
         out[means.estimate] = mu
         out["SE"] = np.abs(dmu) * se
-        out["df"] = means.df
+        out["df"] = df
         out[lo_name], out[hi_name] = np.minimum(a, b), np.maximum(a, b)
     else:
         out[means.estimate] = eta
         out["SE"] = se
-        out["df"] = means.df
+        out["df"] = df
         out[lo_name], out[hi_name] = lo, hi
     return out
