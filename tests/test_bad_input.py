@@ -165,6 +165,14 @@ def test_offset_log_of_zero(counts):
             gl.glmm("y ~ x + offset(log(area)) + (1|g)", df, family="poisson")
 
 
+def test_covariate_log_of_zero(counts):
+    df = counts.assign(area=1.0)
+    df.loc[13, "area"] = 0.0
+    with pytest.raises(GLMMInputError, match=r"not finite \(e.g. log of 0\) in log\(area\)$"):
+        with np.errstate(divide="ignore"):
+            gl.glmm("y ~ x + log(area) + (1|g)", df, family="poisson")
+
+
 # ---------------------------------------------------------------- random terms
 
 def test_grouping_factor_with_one_level(counts):
