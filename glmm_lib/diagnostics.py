@@ -432,7 +432,7 @@ def _bh_adjust(p):
     ok = np.isfinite(p)
     if ok.any():
         q = p[ok]
-        order = np.argsort(q)
+        order = np.argsort(q, kind="stable")
         m = q.size
         adj = q[order] * m / np.arange(1, m + 1)
         adj = np.minimum.accumulate(adj[::-1])[::-1]
