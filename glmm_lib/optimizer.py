@@ -183,6 +183,8 @@ def newton_polish(negative, gradient_only, p, value, grad, hessian, max_steps):
 
 
 CRAWL_WINDOW = 10     # iterations over which a log SD is watched for crawling to zero
+LARGE_GRADIENT = 1e-3  # max |dL/dp| above which an end point is not a maximum
+FRESH_STARTS = 3      # L-BFGS runs started again from an end point that is not a maximum
 
 
 def quasi_newton(negative, p0, names, max_iter):
@@ -194,10 +196,16 @@ def quasi_newton(negative, p0, names, max_iter):
     iterations, below -2.5) while the likelihood gains under 0.01 is sent 12 units lower
     in one jump, and the search restarts.  The jump is kept only if the likelihood rises
     all the way along it (checked 1, 3 and 12 units down): a maximum at a small positive
-    SD is then not jumped over."""
+    SD is then not jumped over.
+
+    L-BFGS can also declare convergence where the gradient is still large: its line
+    search meets a point the objective cannot be evaluated at (a step from its curvature
+    memory far outside the parameters' range) and no decrease is left.  Which path runs
+    into such a point depends on round-off (the BLAS kernel, the thread count), so the
+    search is started again from there with an empty memory, a few times at most."""
     options = {"maxiter": max_iter, "ftol": 1e-12, "gtol": 1e-9, "maxcor": 20}
     log_sds = [k for k, name in enumerate(names) if "log_sd(" in name]
-    tried, p = set(), p0
+    tried, p, fresh_starts = set(), p0, 0
     while True:
         history, crawling = [], []
 
@@ -215,7 +223,13 @@ def quasi_newton(negative, p0, names, max_iter):
         result = scipy.optimize.minimize(negative, p, jac=True, method="L-BFGS-B",
                                          callback=watch if log_sds else None, options=options)
         if not crawling:
-            return result
+            stopped_short = (result.status != 1        # 1: the iteration limit, as asked
+                             and np.max(np.abs(result.jac), initial=0.0) > LARGE_GRADIENT)
+            if not stopped_short or fresh_starts == FRESH_STARTS:
+                return result
+            fresh_starts += 1
+            p = result.x.copy()
+            continue
         k = crawling[0]
         tried.add(k)
         p = result.x.copy()
@@ -288,7 +302,7 @@ def optimize(model, objective, start=None, max_iter=1000, newton_steps=10, final
     max_grad = float(np.max(np.abs(grad), initial=0.0))
     if not np.isfinite(value):
         problems.append("the log-likelihood is not finite at the end point")
-    if max_grad > 1e-3:
+    if max_grad > LARGE_GRADIENT:
         worst = names[int(np.argmax(np.abs(grad)))]
         problems.append(f"large gradient at the end: max |dL/dp| = {max_grad:.3g} (at {worst})")
     if not state.inner_converged:
