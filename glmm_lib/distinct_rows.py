@@ -48,7 +48,14 @@ def row_key(model, rows=slice(None)) -> np.ndarray:
 
 
 def _projection(key):
-    return key @ np.random.default_rng(0).standard_normal(key.shape[1])
+    """One float per row, equal for equal rows bit for bit: summed column by column with
+    elementwise operations, each rounded once, where a BLAS product may round rows in
+    different kernels (the tail of a block, another thread) differently."""
+    direction = np.random.default_rng(0).standard_normal(key.shape[1])
+    projection = np.zeros(key.shape[0])
+    for column, weight in zip(key.T, direction):
+        projection += column * weight
+    return projection
 
 
 def collapse(model):

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-import scipy.linalg
 from formulaic import model_matrix
 
 from .errors import GLMMInputError
@@ -123,6 +122,10 @@ class FixedEffects:
             X = np.asarray(mm, dtype=float)
             names = [r_name(c) for c in mm.columns]
             spec = mm.model_spec
+        not_finite = [name for name, ok in zip(names, np.isfinite(X).all(axis=0)) if not ok]
+        if not_finite:
+            raise GLMMInputError(f"the {what} has values that are not finite (e.g. log of 0) in "
+                                 f"{', '.join(not_finite)}")
         if X.shape[1]:
             _check_rank(X, names, what)
         return cls(rhs, np.ascontiguousarray(X), names, data, spec)
@@ -165,22 +168,60 @@ class InterceptOnly(FixedEffects):
         return {"1": ["(Intercept)"]}
 
 
+# R's lm (LINPACK dqrdc2): a column is aliased when its distance from the span of the earlier
+# kept columns is below this fraction of its own norm.
+ALIAS_TOLERANCE = 1e-7
+# X'X holds squared norms, so the relative distances on the diagonal of its Cholesky factor are
+# accurate only to about sqrt(p * eps) (1e-7 for hundreds of columns): a column further than this
+# from the earlier ones is kept whatever the rounding, a nearer one goes to the check on X itself.
+_SURELY_KEPT = 1e-5
+
+
+def aliased_columns(X: np.ndarray) -> list[int]:
+    """Indices of the columns of X that R's ``lm`` reports as aliased (coefficient NA).
+
+    The columns are scanned in model-matrix order and a column is aliased when it is, within
+    ``ALIAS_TOLERANCE`` of its norm, a linear combination of the earlier kept ones (a zero column
+    always is), so of a set of aliased columns the later ones are named.  Nothing is pivoted by
+    size, so no tie between equal columns is broken by rounding: the answer is the same for every
+    BLAS kernel and thread count (rounding moves a distance by about 1e-16 of the norm, and real
+    designs' distances are zero or far above the tolerance)."""
+    if _surely_full_rank(X):
+        return []
+    # a p x p square root of X'X computed from X itself (Householder QR is backward stable),
+    # so the distances below are accurate to rounding, where X'X's are only to its square root
+    root = np.linalg.qr(X, mode="r")
+    aliased, kept = [], np.empty((root.shape[0], 0))
+    for j, column in enumerate(root.T):
+        residual = column.copy()
+        for _ in range(2):   # Gram-Schmidt twice: once loses orthogonality on near-aliased columns
+            residual -= kept @ (kept.T @ residual)
+        norm, distance = np.linalg.norm(column), np.linalg.norm(residual)
+        if norm == 0 or distance < ALIAS_TOLERANCE * norm:
+            aliased.append(j)
+        else:
+            kept = np.column_stack([kept, residual / distance])
+    return aliased
+
+
+def _surely_full_rank(X: np.ndarray) -> bool:
+    """The fast answer for the designs of nearly every fit, from X'X (one pass over the rows, X
+    may have millions): the unpivoted Cholesky factor of the correlation-scaled X'X has on its
+    diagonal each column's relative distance from the span of all earlier ones."""
+    gram = X.T @ X
+    norms = np.sqrt(np.diag(gram))
+    if X.shape[0] < X.shape[1] or not np.all(norms > 0):
+        return False
+    try:
+        factor = np.linalg.cholesky(gram / np.outer(norms, norms))
+    except np.linalg.LinAlgError:
+        return False
+    return bool(np.all(np.diag(factor) > _SURELY_KEPT))
+
+
 def _check_rank(X, names, what):
-    """Pivoted QR on a p x p square root of X'X: the same pivots as on X itself, at the
-    cost of one pass over the rows (X may have millions)."""
-    scale = np.sqrt(np.sum(X * X, axis=0))
-    zero = scale == 0
-    scale[zero] = 1.0
-    gram = (X.T @ X) / np.outer(scale, scale)
-    eigval, eigvec = np.linalg.eigh(gram)
-    root = np.sqrt(np.clip(eigval, 0, None))[:, None] * eigvec.T
-    _, r, piv = scipy.linalg.qr(root, mode="economic", pivoting=True)
-    diag = np.abs(np.diag(r))
-    rank = int(np.sum(diag > diag[0] * 1e-7)) if diag.size else 0
-    if zero.any():
-        rank = min(rank, X.shape[1] - int(zero.sum()))
-    if rank < X.shape[1]:
-        aliased = [names[i] for i in sorted(piv[rank:])]
+    aliased = [names[j] for j in aliased_columns(X)]
+    if aliased:
         raise GLMMInputError(
             f"the {what} is rank deficient: {', '.join(aliased)} cannot be estimated from "
             "these data (a factor combination with no rows, or a column that repeats others); "

@@ -102,6 +102,7 @@ def newton_polish(negative, gradient_only, p, value, grad, hessian, max_steps):
 # A gradient this large after the Newton polish means the search stalled on a badly
 # scaled problem (``rescaled``), not that it reached a maximum.
 STALLED_GRADIENT = 1e-3
+FRESH_STARTS = 3      # L-BFGS runs started again from an end point that is not a maximum
 
 CRAWL_WINDOW = 10     # iterations over which a log SD is watched for crawling to zero
 
@@ -117,6 +118,12 @@ def quasi_newton(negative, p0, parameters: ParameterTable, max_iter, scale=None)
     all the way along it (checked 1, 3 and 12 units down): a maximum at a small positive
     SD is then not jumped over.
 
+    L-BFGS can also declare convergence where the gradient is still large: its line
+    search meets a point the objective cannot be evaluated at (a step from its curvature
+    memory far outside the parameters' range) and no decrease is left.  Which path runs
+    into such a point depends on round-off (the BLAS kernel, the thread count), so the
+    search is started again from there with an empty memory, FRESH_STARTS times at most.
+
     With ``scale``, L-BFGS-B moves p / scale (see ``rescaled``); the result is on p's scale."""
     scale = np.ones_like(p0) if scale is None else scale
 
@@ -126,7 +133,7 @@ def quasi_newton(negative, p0, parameters: ParameterTable, max_iter, scale=None)
 
     options = {"maxiter": max_iter, "ftol": 1e-12, "gtol": 1e-9, "maxcor": 20}
     log_sds = parameters.where(Kind.LOG_SD)
-    tried, p = set(), p0
+    tried, p, fresh_starts = set(), p0, 0
     while True:
         history, crawling = [], []
 
@@ -147,7 +154,14 @@ def quasi_newton(negative, p0, parameters: ParameterTable, max_iter, scale=None)
                                          callback=watch if log_sds else None, options=options)
         result.x = result.x * scale
         if not crawling:
-            return result
+            stopped_short = (result.status != 1        # 1: the iteration limit, as asked
+                             and np.max(np.abs(result.jac / scale), initial=0.0)
+                             > STALLED_GRADIENT)
+            if not stopped_short or fresh_starts == FRESH_STARTS:
+                return result
+            fresh_starts += 1
+            p = result.x.copy()
+            continue
         k = crawling[0]
         tried.add(k)
         p = result.x.copy()

@@ -157,12 +157,16 @@ def test_negative_weights(counts):
         gl.glmm("y ~ x + (1|g)", df, family="poisson", weights="w")
 
 
-def test_offset_log_of_zero(counts):
+@pytest.mark.parametrize("formula, message", [
+    ("y ~ x + offset(log(area)) + (1|g)", r"offset is not finite at rows 13"),
+    ("y ~ x + log(area) + (1|g)", r"not finite \(e.g. log of 0\) in log\(area\)$"),
+])
+def test_log_of_zero(counts, formula, message):
     df = counts.assign(area=1.0)
     df.loc[13, "area"] = 0.0
-    with pytest.raises(GLMMInputError, match=r"offset is not finite at rows 13"):
+    with pytest.raises(GLMMInputError, match=message):
         with np.errstate(divide="ignore"):
-            gl.glmm("y ~ x + offset(log(area)) + (1|g)", df, family="poisson")
+            gl.glmm(formula, df, family="poisson")
 
 
 # ---------------------------------------------------------------- random terms

@@ -5,16 +5,18 @@ Expected column names and column sums are R 4.2.2's ``model.matrix`` on the same
 (treatment contrasts, levels in the order of the data's categoricals)."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
 
 import glmm_lib as gl
 from glmm_lib.errors import GLMMInputError
-from glmm_lib.fixed import FixedEffects
+from glmm_lib.fixed import FixedEffects, aliased_columns, build_matrix, r_name
 from glmm_lib.model import GLMMModel
 
-from test_glmmtmb import load_data
+from test_glmmtmb import FIX, load_data
 
 
 @pytest.fixture(scope="module")
@@ -103,10 +105,47 @@ def test_text_columns_use_sorted_levels(webworms):
 
 
 def test_rank_deficient_design_names_the_columns(webworms):
-    """trt is spray x lead in Beall's design, so trt + spray:lead is aliased."""
+    """trt is spray x lead in Beall's design, so trt + spray:lead is aliased: trt's columns
+    already span the four cells, and R's rule names every column after them."""
     with pytest.raises(GLMMInputError, match="rank deficient") as err:
         FixedEffects.from_frame("trt + spray:lead", webworms)
-    assert "sprayY:leadY" in str(err.value)
+    assert "rank deficient: leadY, sprayY:leadN, sprayY:leadY cannot be estimated" in str(err.value)
+
+
+# R: which coefficients lm() leaves NA (fixtures/make_aliased_cases.R)
+ALIASED = json.loads((FIX / "aliased_cases.json").read_text(encoding="utf-8"))
+
+
+def _aliased_case_frame(name, webworms):
+    if name == "webworms":
+        return webworms
+    return pd.DataFrame({
+        column: pd.Categorical(v["values"], categories=v["levels"]) if isinstance(v, dict)
+        else np.asarray(v, dtype=float)
+        for column, v in ALIASED["frames"][name].items()})
+
+
+@pytest.mark.parametrize("case", ALIASED["cases"], ids=lambda c: f"{c['frame']}: {c['formula']}")
+def test_aliased_columns_are_the_ones_r_names(case, webworms):
+    """Of a set of aliased columns R names the later ones in model-matrix order, whichever of
+    several equal columns a size-pivoted QR would have kept (trt's columns given spray and lead,
+    an empty cell, copies, a sum of earlier columns, 1e-10 from a column; 1e-5 from one is kept)."""
+    data = _aliased_case_frame(case["frame"], webworms)
+    rhs = case["formula"].split("~", 1)[1].strip()
+    mm = build_matrix(rhs, data, "test design")
+    names = [r_name(c) for c in mm.columns]
+    assert names == case["columns"]
+    X = np.asarray(mm, dtype=float)
+    assert [names[j] for j in aliased_columns(X)] == case["aliased"]
+    # other rounding, same answer: the rows in another order
+    rows = np.random.default_rng(0).permutation(len(X))
+    assert [names[j] for j in aliased_columns(X[rows])] == case["aliased"]
+    if case["aliased"]:
+        with pytest.raises(GLMMInputError, match="rank deficient") as err:
+            FixedEffects.from_frame(rhs, data)
+        assert f"rank deficient: {', '.join(case['aliased'])} cannot be estimated" in str(err.value)
+    else:
+        assert FixedEffects.from_frame(rhs, data).names == case["columns"]
 
 
 def test_scale_is_r_scale():

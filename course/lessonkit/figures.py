@@ -176,7 +176,7 @@ def plot_pooling(table: pd.DataFrame, reference: pd.Series | None = None, ax=Non
     pooling) as a dashed line. ``reference`` (e.g. group means from a larger data
     set) is drawn as crosses."""
     ax = _tidy(_axes(ax))
-    order = table.sort_values("no_pooling").index
+    order = table.sort_values("no_pooling", kind="stable").index
     t = table.loc[order]
     x = np.arange(len(t))
     ax.axhline(t["complete_pooling"].iloc[0], color="grey", ls="--", lw=1,
@@ -206,7 +206,7 @@ def plot_group_effects(table: pd.DataFrame, band: tuple | None = None, ax=None,
     as a line and, optionally, ``band = (low, high)`` shaded (e.g. the range in
     which the model expects 95 % of groups)."""
     ax = _tidy(_axes(ax))
-    t = table.sort_values("model")
+    t = table.sort_values("model", kind="stable")
     x = np.arange(len(t))
     if band is not None:
         ax.axhspan(band[0], band[1], color="C1", alpha=0.12, lw=0,
