@@ -10,12 +10,13 @@
 """
 from __future__ import annotations
 
+import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from .convergence import check_convergence
 from .lmm_profiled import ProfiledGaussianObjective
 from .objectives import make_objective
-from .optimizer import optimize
+from .optimizer import STALLED_GRADIENT, optimize
 from .results import GLMMResults
 from .start import start_vector
 from .state import final_state
@@ -40,9 +41,14 @@ def fit(model, start=None, **optimizer_options) -> GLMMResults:
         if isinstance(objective, ProfiledGaussianObjective):
             # starting values and optimization in one: theta alone, beta and sigma profiled
             summary, hessian = objective.optimize(start, **optimizer_options)
+            if not _reached_a_maximum(summary, hessian):
+                # a residual variance running to zero sends the profiled criterion's relative
+                # covariance parameters to infinity; the general objective works on the
+                # absolute scale and reaches the boundary
+                objective = make_objective(model, on_distinct_rows=True, profiled=False)
+                summary, hessian = _optimize(model, objective, start, optimizer_options)
         else:
-            p0 = start_vector(model, objective, start)
-            summary, hessian = optimize(objective, p0, **optimizer_options)
+            summary, hessian = _optimize(model, objective, start, optimizer_options)
         if objective.model is model:
             state = final_state(objective, summary.end, hessian, at_limit=summary.at_limit)
         else:   # fitted on the distinct rows: the results need every row, and the last
@@ -52,3 +58,19 @@ def fit(model, start=None, **optimizer_options) -> GLMMResults:
                                 at_limit=summary.at_limit)
     convergence = check_convergence(model, summary, state)
     return GLMMResults(model, state, summary, convergence)
+
+
+def _optimize(model, objective, start, optimizer_options):
+    p0 = start_vector(model, objective, start)
+    return optimize(objective, p0, **optimizer_options)
+
+
+def _reached_a_maximum(summary, hessian) -> bool:
+    """A small gradient and a Hessian (of -L) that is positive definite."""
+    if not np.max(np.abs(summary.final_gradient), initial=0.0) <= STALLED_GRADIENT:
+        return False
+    try:
+        np.linalg.cholesky(hessian)
+    except np.linalg.LinAlgError:
+        return False
+    return bool(np.all(np.isfinite(hessian)))

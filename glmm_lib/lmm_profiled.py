@@ -49,7 +49,7 @@ from . import stacked
 from .errors import GLMMInputError
 from .laplace import InnerModeError, LaplaceObjective, ModeState
 from .lmm_crossprod import CrossProducts
-from .optimizer import OptSummary, newton_polish, numeric_hessian, quasi_newton
+from .optimizer import OptSummary, finish, quasi_newton
 from .parameters import Kind, ParameterLayout, ParameterTable
 from .reml import reml_beta_covariance
 
@@ -340,12 +340,12 @@ class ProfiledGaussianObjective(LaplaceObjective):
         def gradient_only(params):
             return negative(params)[1]
 
-        with np.errstate(all="ignore"):
-            value, grad = negative(p)
-            hessian = numeric_hessian(gradient_only, p, grad)
-            p, value, grad, hessian = newton_polish(negative, gradient_only, p, value, grad,
-                                                    hessian, newton_steps)
         table = self.parameters
+        result.x = p        # the profiled optimum on the full parameter vector
+        with np.errstate(all="ignore"):
+            p, value, grad, hessian, at_limit, result = finish(
+                negative, gradient_only, result, table, max_iter, newton_steps)
         summary = OptSummary(p_start, p, table.names, table.bounds, -value, -grad,
-                             self.n_evaluations, self.n_evaluations, str(result.message))
+                             self.n_evaluations, self.n_evaluations, str(result.message),
+                             at_limit)
         return summary, hessian

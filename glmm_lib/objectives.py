@@ -23,11 +23,12 @@ from .marginal import GaussianMarginalObjective
 from .reml import REMLObjective
 
 
-def make_objective(model, on_distinct_rows=False) -> LaplaceObjective:
+def make_objective(model, on_distinct_rows=False, profiled=True) -> LaplaceObjective:
     """The objective for ``model``; with ``on_distinct_rows`` it may work on the distinct
     rows only (the same likelihood), whose states then hold those rows, not the model's.
-    The cross-products of the profiled gaussian objective already summarize the rows."""
-    if lmm_profiled.applies(model):
+    The cross-products of the profiled gaussian objective already summarize the rows;
+    ``profiled=False`` skips that objective (``fitting.fit`` falls back from it)."""
+    if profiled and lmm_profiled.applies(model):
         return ProfiledGaussianObjective(model)
     if model.REML:
         return REMLObjective(model)

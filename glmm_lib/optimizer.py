@@ -222,26 +222,36 @@ def optimize(objective, start, max_iter=1000, newton_steps=10):
     def gradient_only(p):
         return negative(p)[1]
 
+    table = objective.parameters
     with np.errstate(all="ignore"):
-        result = quasi_newton(negative, start, objective.parameters, max_iter)
-        p = result.x
-        value, grad = negative(p)
-        hessian = numeric_hessian(gradient_only, p, grad)
-        p, value, grad, hessian = newton_polish(negative, gradient_only, p, value, grad, hessian,
-                                                newton_steps)
-        table = objective.parameters
-        if np.max(np.abs(grad), initial=0.0) > STALLED_GRADIENT:
-            result = quasi_newton(negative, p, table, max_iter, scale=rescaled(hessian))
-            p = result.x
-            value, grad = negative(p)
-            hessian = numeric_hessian(gradient_only, p, grad)
-            p, value, grad, hessian = newton_polish(negative, gradient_only, p, value, grad,
-                                                    hessian, newton_steps)
-        at_limit = boundary.parameters_at_limit(table, p, hessian)
-        if at_limit:
-            back = boundary.retreat(lambda q: -negative(q)[0], p, at_limit)
-            if not np.array_equal(back, p):
-                hessian = numeric_hessian(gradient_only, back, gradient_only(back))
+        result = quasi_newton(negative, start, table, max_iter)
+        p, value, grad, hessian, at_limit, result = finish(negative, gradient_only, result,
+                                                           table, max_iter, newton_steps)
     summary = OptSummary(start, p, table.names, table.bounds, -value, -grad,
                          objective.n_evaluations, counts["grad"], str(result.message), at_limit)
     return summary, hessian
+
+
+def finish(negative, gradient_only, result, table, max_iter, newton_steps):
+    """From the quasi-Newton ``result`` on the full parameter vector: the Newton polish and
+    the Hessian; a second, rescaled search when the polish stalled; the variance
+    parameters at a limit and the Hessian a little way back along their flat stretch
+    (``boundary``).  Returns (p, value, gradient, Hessian, at_limit, the last result)."""
+    p = result.x
+    value, grad = negative(p)
+    hessian = numeric_hessian(gradient_only, p, grad)
+    p, value, grad, hessian = newton_polish(negative, gradient_only, p, value, grad, hessian,
+                                            newton_steps)
+    if np.max(np.abs(grad), initial=0.0) > STALLED_GRADIENT:
+        result = quasi_newton(negative, p, table, max_iter, scale=rescaled(hessian))
+        p = result.x
+        value, grad = negative(p)
+        hessian = numeric_hessian(gradient_only, p, grad)
+        p, value, grad, hessian = newton_polish(negative, gradient_only, p, value, grad,
+                                                hessian, newton_steps)
+    at_limit = boundary.parameters_at_limit(table, p, hessian)
+    if at_limit:
+        back = boundary.retreat(lambda q: -negative(q)[0], p, at_limit)
+        if not np.array_equal(back, p):
+            hessian = numeric_hessian(gradient_only, back, gradient_only(back))
+    return p, value, grad, hessian, at_limit, result

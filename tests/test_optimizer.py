@@ -76,6 +76,8 @@ def test_a_search_stopped_by_a_point_that_cannot_be_evaluated_goes_on():
         d = p - minimum
         return 0.5 * float(d @ curvature @ d), curvature @ d
 
-    result = quasi_newton(fails_once, np.zeros(3), ["a", "b", "c"], 1000)
+    fixed = ParameterTable(tuple(Parameter(name, Kind.FIXED, IDENTITY) for name in "abc"),
+                           ParameterLayout(3, 0, {}))
+    result = quasi_newton(fails_once, np.zeros(3), fixed, 1000)
     np.testing.assert_allclose(result.x, minimum, atol=1e-6)
     assert np.max(np.abs(result.jac)) < 1e-6
