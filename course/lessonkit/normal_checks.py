@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-__all__ = ["residual_frame", "plot_normal_residuals", "describe_normal_residuals"]
+__all__ = ["residual_frame", "plot_normal_residuals", "describe_normal_residuals",
+           "plot_effect_quantiles", "describe_effect_quantiles"]
 
 
 def residual_frame(fit) -> pd.DataFrame:
@@ -63,3 +64,30 @@ def describe_normal_residuals(fit) -> str:
             f"(from {frame['fitted'].min():.3g} to {frame['fitted'].max():.3g}); "
             f"{beyond} lie beyond plus or minus 2. Right: the same residuals against "
             "normal quantiles, with the line on which normal residuals would lie.")
+
+
+def plot_effect_quantiles(effects: pd.Series, label: str = "predicted effect", ax=None):
+    """Normal quantile plot of predicted random effects (BLUPs), with the line through
+    their quartiles. Returns the Axes."""
+    import matplotlib.pyplot as plt
+
+    values = np.sort(np.asarray(effects, dtype=float))
+    quantile = stats.norm.ppf((np.arange(len(values)) + 0.5) / len(values))
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4.5, 3.4))
+    q1, q3 = np.quantile(values, [0.25, 0.75])
+    slope = (q3 - q1) / (stats.norm.ppf(0.75) - stats.norm.ppf(0.25))
+    span = np.array([quantile[0], quantile[-1]])
+    ax.plot(span, np.median(values) + slope * span, color="grey", lw=1)
+    ax.plot(quantile, values, "o", ms=4, mfc="white", mec="C0")
+    ax.set_xlabel("normal quantile")
+    ax.set_ylabel(label)
+    ax.spines[["top", "right"]].set_visible(False)
+    return ax
+
+
+def describe_effect_quantiles(effects: pd.Series, label: str = "predicted effect") -> str:
+    """Alt text of :func:`plot_effect_quantiles`."""
+    values = np.asarray(effects, dtype=float)
+    return (f"Normal quantile plot of {len(values)} {label}s, from {values.min():.3g} to "
+            f"{values.max():.3g}, with the line through their quartiles.")
