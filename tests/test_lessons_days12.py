@@ -14,6 +14,7 @@ from bs4 import BeautifulSoup
 
 from conftest import REPO
 from course.project import Project
+from test_lessons import glued, outputs
 
 #: lesson -> (day folder, least number of figures)
 LESSONS = {
@@ -33,20 +34,6 @@ LESSONS = {
 def read(built_site, name) -> nbformat.NotebookNode:
     day, _ = LESSONS[name]
     return nbformat.read(built_site.executed / f"book/{day}/{name}.ipynb", as_version=4)
-
-
-def outputs(nb):
-    for cell in nb.cells:
-        yield from cell.get("outputs", [])
-
-
-def glued(nb) -> dict:
-    found = {}
-    for out in outputs(nb):
-        meta = out.get("metadata", {}).get("scrapbook")
-        if meta:
-            found[meta["name"]] = out["data"][meta.get("mime_prefix", "") + "text/plain"]
-    return found
 
 
 def test_days_1_and_2_come_before_day_3_in_the_toc():
