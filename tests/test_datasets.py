@@ -18,9 +18,9 @@ DATA = REPO / "data"
 
 def test_available_lists_the_shipped_files():
     assert datasets.available() == ["balanced_pigs", "beall_webworms", "belenky_sleepstudy",
-                                    "crowder_seeds", "john_alpha", "lme4_dyestuff2",
-                                    "lme4_insteval", "rat_bodyweight", "swine_weights",
-                                    "yates_oats"]
+                                    "crowder_seeds", "greenhouse_pots", "john_alpha",
+                                    "lme4_dyestuff2", "lme4_insteval", "rat_bodyweight",
+                                    "swine_weights", "yates_oats"]
     shipped = [f.name.split(".")[0] for f in DATA.iterdir() if f.name.endswith((".csv", ".csv.gz"))]
     assert sorted(shipped) == datasets.available()
 
@@ -66,6 +66,23 @@ def test_lme4_insteval_is_lme4s_crossed_design():
     assert [df[c].cat.categories.size for c in ("s", "d", "dept")] == [2972, 1128, 14]
     assert list(df["service"].cat.categories) == ["0", "1"]
     assert df["y"].between(1, 5).all()
+
+
+def test_greenhouse_pots_is_a_crd_with_subsampling():
+    """4 fertilizers x 4 pots x 4 plants; each pot on one fertilizer; the file is what
+    data/make_pots.py makes."""
+    import subprocess
+    import sys
+
+    df = datasets.load("greenhouse_pots")
+    assert df.shape == (64, 4)
+    assert list(df["fertilizer"].cat.categories) == ["F1", "F2", "F3", "F4"]
+    assert (df.groupby("pot", observed=True)["fertilizer"].nunique() == 1).all()
+    assert (df.groupby("fertilizer", observed=True)["pot"].nunique() == 4).all()
+    assert (df.groupby("pot", observed=True).size() == 4).all()
+    check = subprocess.run([sys.executable, "data/make_pots.py", "--check"], cwd=REPO,
+                           capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout
 
 
 def test_load_matches_the_raw_csv():
