@@ -220,17 +220,17 @@ def describe_residuals(res, title: str | None = None) -> str:
 def describe_means(emm, what: str | None = None) -> str:
     """gl.plot_means: marginal means with intervals and their letters."""
     from glmm_lib import cld
-    from glmm_lib.emmeans import _ci_names, _info
+    from glmm_lib.emmeans.means import ci_names
 
-    info = _info(emm)
-    lo, hi = _ci_names(info.df)
-    key = info.specs + info.by
-    letters = cld(emm)
+    table = emm.table
+    lo, hi = ci_names(emm.df)
+    key = list(emm.specs) + list(emm.by)
+    letters = cld(emm).table
     letter_of = {tuple(str(v) for v in row[key]): row[".group"].strip() for _, row in letters.iterrows()}
     parts = []
-    for _, row in emm.iterrows():
+    for _, row in table.iterrows():
         label = " | ".join(str(row[c]) for c in key)
         group = letter_of.get(tuple(str(row[c]) for c in key), "")
-        parts.append(f"{label} {_num(row[info.estimate_name])} ({_num(row[lo])} to {_num(row[hi])}) {group}")
-    return (f"{what or info.estimate_name} with 95 % intervals for each {' and '.join(key)}, letters "
+        parts.append(f"{label} {_num(row[emm.estimate])} ({_num(row[lo])} to {_num(row[hi])}) {group}")
+    return (f"{what or emm.estimate} with 95 % intervals for each {' and '.join(key)}, letters "
             f"marking means not shown to differ: " + "; ".join(p.strip() for p in parts) + ".")

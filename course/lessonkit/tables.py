@@ -111,7 +111,13 @@ class FormattedTable:
 
 def format_table(frame: pd.DataFrame, digits: int | dict | None = None, pvalues=None,
                  p_digits: int = 3) -> FormattedTable:
-    """``frame`` ready to show: no index column, formatted cells (see the module's doc)."""
+    """``frame`` ready to show: no index column, formatted cells (see the module's doc).
+    ``frame`` may also be one of glmm_lib's results tables (estimated marginal means,
+    contrasts): its ``table`` is shown with its ``notes`` under it."""
+    if not isinstance(frame, pd.DataFrame) and isinstance(getattr(frame, "table", None), pd.DataFrame):
+        notes = list(getattr(frame, "notes", ()))
+        frame = frame.table.copy()
+        frame.attrs["notes"] = notes
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"format_table needs a DataFrame, got {type(frame).__name__}")
     if pvalues is None:
