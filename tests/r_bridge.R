@@ -37,10 +37,18 @@ unavailable <- function(expr, env) {
   # function it calls that does not exist (DHARMa's; set_simcodes before glmmTMB 1.1.10)
   if (is.call(expr) && identical(expr[[1]], as.name("library")) &&
       !requireNamespace(as.character(expr[[2]]), quietly = TRUE)) return(as.character(expr[[2]]))
-  functions <- setdiff(all.names(expr, functions = TRUE, unique = TRUE),
-                       all.names(expr, functions = FALSE, unique = TRUE))
-  for (f in functions) if (!exists(f, envir = env, mode = "function")) return(f)
+  for (f in called_functions(expr)) if (!exists(f, envir = env, mode = "function")) return(f)
   NULL
+}
+
+called_functions <- function(expr) {
+  # names of the functions an expression calls, not looking inside formulas (whose
+  # ar1(), us() are model terms, not calls)
+  if (!is.call(expr)) return(character(0))
+  head <- expr[[1]]
+  if (identical(head, as.name("~"))) return(character(0))
+  own <- if (is.name(head)) as.character(head) else called_functions(head)
+  unique(c(own, unlist(lapply(as.list(expr)[-1], called_functions))))
 }
 
 plain <- function(x) {
@@ -58,7 +66,8 @@ numbers <- function(value) {
   if (inherits(value, "glmmTMB")) {
     return(list(coef = plain(glmmTMB::fixef(value)$cond),
                 se = plain(sqrt(diag(vcov(value)$cond))),
-                logLik = plain(logLik(value)), AIC = plain(AIC(value))))
+                logLik = plain(logLik(value)), AIC = plain(AIC(value)),
+                converged = value$fit$convergence == 0))
   }
   if (inherits(value, "merMod")) {
     return(list(coef = plain(lme4::fixef(value)),
