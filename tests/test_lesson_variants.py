@@ -88,7 +88,10 @@ def write(frame, path):
 
 
 VARIANTS = {
-    "defining": lambda tmp_path: [{"seed": 7, "n_blocks": 6}, {"seed": 99}],
+    # smaller herbicide effects on biomass: with seed 5 one comparison is significant in only
+    # one of the two analyses (the workshop's values agree on all six)
+    "defining": lambda tmp_path: [{"seed": 7, "n_blocks": 6}, {"seed": 5, "biomass_effects": {
+        "Control": 0.0, "H1": -0.4, "H2": -0.6, "H3": -0.2}}],
     "webworms": webworm_variants,
     "orobanche": orobanche_variants,
     "repeated": repeated_variants,
