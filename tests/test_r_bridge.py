@@ -16,6 +16,7 @@ The real course is built once per session (``built_site`` in conftest.py).
 """
 from __future__ import annotations
 
+import ast
 import json
 import re
 
@@ -33,7 +34,7 @@ RTOL, ATOL = 2e-4, 2e-4
 
 
 def python_values(built_site, page) -> dict:
-    return json.loads(glued(read(built_site, page))["r_bridge"].strip("'"))
+    return json.loads(ast.literal_eval(glued(read(built_site, page))["r_bridge"]))
 
 
 def test_every_page_with_r_tabs_has_fixtures():
