@@ -109,6 +109,10 @@ def cmd_build(args: argparse.Namespace) -> int:
 
     print("Building the site with Jupyter Book ...", flush=True)
     index = build_html(project, strict=args.strict, quiet=args.quiet)
+    if not args.no_handouts:   # the example report prints a PDF too
+        from .example_report import build_example_report
+
+        build_example_report(project, force=args.force, progress=progress)
 
     if not args.no_handouts:
         from .handouts import build_handouts

@@ -26,7 +26,19 @@ from .errors import CourseError
 from .project import Project
 
 #: Bump when the print settings change, so that handouts are printed again.
-HANDOUT_FORMAT = 1
+HANDOUT_FORMAT = 2
+#: The two editions of a handout: the student's (solutions left out by the print
+#: stylesheet) and the instructor's, in ``handouts/instructor/``, which prints them.
+EDITIONS = ("student", "instructor")
+#: Opens the code of hide-input cells, whose toggles course.css leaves out of print.
+_OPEN_HIDDEN_CODE = """() => {
+  document.querySelectorAll("details.hide, details.above-input").forEach(d => { d.open = true; });
+}"""
+#: Marks the page as the instructor edition and opens every dropdown, for course.css.
+_INSTRUCTOR_EDITION = """() => {
+  document.documentElement.classList.add("course-instructor");
+  document.querySelectorAll("details.sd-dropdown").forEach(d => { d.open = true; });
+}"""
 INSTALL_HINT = "apt-get update && apt-get install -y chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
@@ -113,7 +125,7 @@ def browser(executable: str | None = None):
             chromium.close()
 
 
-def _print_page(chromium, url: str, pdf_path: Path) -> None:
+def _print_page(chromium, url: str, pdf_path: Path, edition: str = "student") -> None:
     outside: list[str] = []
 
     def route(request_route):
@@ -132,6 +144,9 @@ def _print_page(chromium, url: str, pdf_path: Path) -> None:
         if response is None or not response.ok:
             raise CourseError(f"cannot print {url}: HTTP {response.status if response else '?'}")
         page.evaluate(_WAIT_FOR_PAGE)
+        page.evaluate(_OPEN_HIDDEN_CODE)
+        if edition == "instructor":
+            page.evaluate(_INSTRUCTOR_EDITION)
         if outside:
             raise CourseError(
                 f"{url} requested resources outside this machine, which an offline site "
@@ -160,17 +175,18 @@ def _site_root(html_path: Path) -> Path:
     return html_path.resolve().parent
 
 
-def print_pdfs(site_dir: Path, jobs: list[tuple[Path, Path]], *, progress: bool = True) -> None:
-    """Print each ``(html_path, pdf_path)`` of ``jobs``; the HTML files lie under ``site_dir``."""
+def print_pdfs(site_dir: Path, jobs: list[tuple], *, progress: bool = True) -> None:
+    """Print each ``(html_path, pdf_path)`` or ``(html_path, pdf_path, edition)`` of ``jobs``
+    (:data:`EDITIONS`; the student's by default); the HTML files lie under ``site_dir``."""
     if not jobs:
         return
     site_dir = Path(site_dir).resolve()
     with serve(site_dir) as base, browser() as chromium:
         bar = tqdm(jobs, desc="Printing handouts", unit="page", disable=not progress)
-        for html_path, pdf_path in bar:
+        for html_path, pdf_path, *edition in bar:
             rel = Path(html_path).resolve().relative_to(site_dir).as_posix()
             bar.set_postfix_str(Path(pdf_path).name)
-            _print_page(chromium, base + rel, Path(pdf_path))
+            _print_page(chromium, base + rel, Path(pdf_path), *edition)
         bar.close()
 
 
@@ -184,15 +200,27 @@ def print_pdf(html_path: Path | str, pdf_path: Path | str, site_dir: Path | str 
     return pdf_path
 
 
-def _handout_key(project: Project, page: Path) -> str:
-    """The cache key of a handout: its page and the site's stylesheet."""
+def _handout_key(project: Project, page: Path, edition: str) -> str:
+    """The cache key of a handout: its edition, its page and the site's stylesheet."""
     css = project.html_dir / "_static" / "course.css"
-    return cache_key([("handout format", str(HANDOUT_FORMAT)), ("page", page.read_bytes()),
+    return cache_key([("handout format", str(HANDOUT_FORMAT)), ("edition", edition),
+                      ("page", page.read_bytes()),
                       ("css", css.read_bytes() if css.is_file() else b"")])
 
 
+def instructor_handout_path(project: Project, lesson) -> Path:
+    """The instructor edition of a lesson's handout (solutions printed)."""
+    return project.handouts_dir / "instructor" / f"{lesson.name}.pdf"
+
+
+def _edition_path(project: Project, lesson, edition: str) -> Path:
+    return instructor_handout_path(project, lesson) if edition == "instructor" \
+        else project.handout_path(lesson)
+
+
 def build_handouts(project: Project, *, force: bool = False, progress: bool = True) -> list[Path]:
-    """One PDF per lesson in ``_build/html/handouts/``; returns the PDFs (re)printed."""
+    """Two PDFs per lesson, the student's in ``_build/html/handouts/`` and the instructor's
+    in ``handouts/instructor/``; returns the PDFs (re)printed."""
     record_file = project.cache_dir / "handouts.json"
     try:
         record = json.loads(record_file.read_text())
@@ -200,20 +228,24 @@ def build_handouts(project: Project, *, force: bool = False, progress: bool = Tr
         record = {}
     jobs, keys = [], {}
     for lesson in project.lessons:
-        page, pdf = project.page_path(lesson), project.handout_path(lesson)
+        page = project.page_path(lesson)
         if not page.is_file():
             raise CourseError(f"the page of lesson {lesson.name!r} was not built: {page}")
-        keys[lesson.name] = _handout_key(project, page)
-        if force or not pdf.is_file() or record.get(lesson.name) != keys[lesson.name]:
-            jobs.append((page, pdf))
+        for edition in EDITIONS:
+            pdf, name = _edition_path(project, lesson, edition), f"{edition}/{lesson.name}"
+            keys[name] = _handout_key(project, page, edition)
+            if force or not pdf.is_file() or record.get(name) != keys[name]:
+                jobs.append((page, pdf, edition))
     if progress and not jobs:
         print("Handouts: all up to date")
     print_pdfs(project.html_dir, jobs, progress=progress)
     record_file.parent.mkdir(parents=True, exist_ok=True)
     record_file.write_text(json.dumps(keys, indent=1))
-    wanted = {project.handout_path(lesson) for lesson in project.lessons}
-    if project.handouts_dir.is_dir():
-        for stale in project.handouts_dir.glob("*.pdf"):
-            if stale not in wanted:
-                stale.unlink()
-    return [pdf for _, pdf in jobs]
+    wanted = {_edition_path(project, lesson, edition)
+              for lesson in project.lessons for edition in EDITIONS}
+    for folder in (project.handouts_dir, project.handouts_dir / "instructor"):
+        if folder.is_dir():
+            for stale in folder.glob("*.pdf"):
+                if stale not in wanted:
+                    stale.unlink()
+    return [pdf for _, pdf, _ in jobs]

@@ -67,3 +67,22 @@ def test_lesson_pages_link_their_handouts(built_site, project):
     for lesson in project.lessons:
         page = (built_site.html / (lesson.docname + ".html")).read_text(encoding="utf-8")
         assert f'href="{project.handout_href(lesson)}"' in page
+
+
+def test_student_handouts_leave_solutions_and_toggles_out(handouts):
+    """No "Show code cell source" bars, and the solutions are not in the student's edition."""
+    for lesson, pdf in handouts.items():
+        text = pdftext(pdf)
+        assert "Show code cell source" not in text, lesson.name
+        assert "Solutions" not in text and "Hints" not in text, lesson.name
+
+
+def test_instructor_handouts_print_the_solutions(handouts, built_site):
+    for lesson, pdf in handouts.items():
+        instructor = built_site.html / "handouts" / "instructor" / pdf.name
+        assert instructor.is_file(), f"no instructor handout for {lesson.name}"
+        source = lesson.source.read_text(encoding="utf-8")
+        if ":::{dropdown} Solutions" in source:
+            text = pdftext(instructor)
+            assert "Solutions" in text, lesson.name
+            assert int(pdfinfo(instructor)["Pages"]) >= int(pdfinfo(pdf)["Pages"])

@@ -224,7 +224,7 @@ def describe_means(emm, what: str | None = None) -> str:
 
     table = emm.table
     lo, hi = ci_names(emm.df)
-    key = list(emm.specs + emm.by)
+    key = list(emm.specs) + list(emm.by)
     letters = cld(emm).table
     letter_of = {tuple(str(v) for v in row[key]): row[".group"].strip()
                  for _, row in letters.iterrows()}

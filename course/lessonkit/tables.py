@@ -33,6 +33,9 @@ from glmm_lib.tables import TableResult
 #: Column names of p-values in R's and glmm_lib's tables.
 P_VALUE_COLUMNS = ("p.value", "p_value", "Pr(>Chisq)", "Pr(>|z|)", "Pr(>|t|)", "Pr(>F)")
 
+#: Tables with more columns than this get a line saying that they scroll sideways.
+WIDE_TABLE_COLUMNS = 6
+
 #: Significant digits of float columns without a ``digits`` entry.
 DEFAULT_SIGNIFICANT = 4
 
@@ -99,7 +102,10 @@ class FormattedTable:
         head = row("th", columns, columns).replace("<th", '<th scope="col"')
         body = "".join(row("td", values, columns) for values in self.cells.itertuples(index=False))
         para = '<p class="table-note"><small>{}</small></p>'
-        return ("".join(para.format(html.escape(h)) for h in self.header)
+        # a wide table scrolls sideways at desktop and phone width: say so (course.css)
+        hint = ('<p class="course-wide-table-hint">Wide table: scroll sideways to see every '
+                'column.</p>' if len(columns) > WIDE_TABLE_COLUMNS else "")
+        return (hint + "".join(para.format(html.escape(h)) for h in self.header)
                 + f'<table class="dataframe course-table"><thead>{head}</thead><tbody>{body}</tbody></table>'
                 + "".join(para.format(html.escape(n)) for n in self.notes))
 
