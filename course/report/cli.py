@@ -8,6 +8,7 @@ from pathlib import Path
 
 from .batch import run_batch
 from .jobs import ReportJob, read_jobs
+from .inputs import MAX_LEVELS
 from .make import PAGE, PDF, make_report
 
 DEFAULT_OUT = Path("reports")
@@ -39,6 +40,28 @@ def add_parser(sub) -> None:
     report.add_argument("--factor", action="append", default=[], dest="factors",
                         metavar="COLUMN", help="use this numeric column as a factor (repeatable)")
     report.add_argument("--sheet", help="the Excel sheet: its name, or its number counting from 0 (default: the first)")
+    report.add_argument("--sep", help="text files: the separator (, ; tab |); found from the "
+                        "file when not given")
+    report.add_argument("--decimal", help="text files: the decimal mark (. or ,); found from "
+                        "the file when not given (e.g. 12,5 in a ;-separated file)")
+    report.add_argument("--encoding", help="text files: the encoding (default: UTF-8, with "
+                        "or without BOM, else cp1252, said in a note), e.g. latin-1")
+    reml = report.add_mutually_exclusive_group()
+    reml.add_argument("--reml", action="store_true", default=None,
+                      help="fit by REML (the default for gaussian identity-link models, as "
+                      "lme4's lmer)")
+    reml.add_argument("--ml", dest="reml", action="store_false", default=None,
+                      help="fit by maximum likelihood (the default for other families)")
+    report.add_argument("--ziformula", help='zero inflation for counts, e.g. "~1" or "~trt"')
+    report.add_argument("--dispformula", help='a model of the dispersion, e.g. "~trt"')
+    report.add_argument("--weights", metavar="COLUMN", help="a column of prior weights")
+    report.add_argument("--reference", action="append", default=[], dest="references",
+                        metavar="COLUMN=LEVEL", help="the level each other level of a factor "
+                        "is compared with in the estimates, e.g. trt=control (repeatable; "
+                        "default: the first in sorted order)")
+    report.add_argument("--max-levels", type=int, metavar="N",
+                        help=f"allow fixed factors with up to N levels (default "
+                        f"{MAX_LEVELS}; more make a slow fit and long tables)")
     report.add_argument("--n-sim", type=int, default=250,
                         help="simulations for the residual checks (default 250)")
     report.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
@@ -48,7 +71,8 @@ def add_parser(sub) -> None:
     report.add_argument("--batch", type=Path, metavar="JOBS",
                         help="a .csv or .yaml file with one report per row: fields data, "
                         "formula, family and optionally name, means, link, title, n_sim, seed, "
-                        "factors, sheet")
+                        "factors, sheet, sep, decimal, encoding, reml, ziformula, dispformula, "
+                        "weights, reference, max_levels")
     report.add_argument("--workers", type=int, default=min(4, os.cpu_count() or 2),
                         help="--batch: workers of the local Dask cluster (default: CPUs, max 4)")
     report.add_argument("--scheduler", metavar="ADDRESS",
@@ -101,7 +125,11 @@ def cmd_report(args) -> int:
     out = args.out or DEFAULT_OUT / args.data.stem
     job = ReportJob(data=args.data, formula=args.formula, family=args.family, out=out,
                     means=args.means, link=args.link, title=args.title, n_sim=args.n_sim,
-                    seed=args.seed, factors=args.factors, sheet=_sheet(args.sheet))
+                    seed=args.seed, factors=args.factors, sheet=_sheet(args.sheet),
+                    sep=args.sep, decimal=args.decimal, encoding=args.encoding, reml=args.reml,
+                    ziformula=args.ziformula, dispformula=args.dispformula,
+                    weights=args.weights, references=args.references,
+                    max_levels=args.max_levels)
     if progress:
         print(f"Report {out}: running the analysis ...", flush=True)
     result = make_report(job, pdf=not args.no_pdf, force=args.force, progress=progress)

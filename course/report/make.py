@@ -20,12 +20,14 @@ from .jobs import ReportJob, ReportResult, check_job
 
 COURSE = Path(__file__).resolve().parent.parent
 #: Bump when what a report contains changes, so complete reports are made again.
-REPORT_FORMAT = 2
+REPORT_FORMAT = 3
 TEMPLATE = COURSE / "templates" / "report.md"
 #: The code that makes a report's content besides the notebook (part of its cache key).
 REPORT_CODE = tuple(COURSE / f for f in (
-    "report/inputs.py", "report/data_section.py", "report/refits.py", "report/prose.py",
-    "report/banners.py", "nbhtml.py", "lessonkit/equations.py"))
+    "report/inputs.py", "report/reading.py", "text_tables.py", "report/data_section.py",
+    "report/refits.py", "report/prose.py", "report/banners.py", "report/page_tables.py",
+    "report/many_means.py", "nbhtml.py", "lessonkit/equations.py", "lessonkit/tables.py",
+    "lessonkit/figure_text.py"))
 PAGE = "index.html"
 PDF = "report.pdf"
 NOTEBOOK = "report.ipynb"
