@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
-from .batch import run_batch
+from .batch import WORKER_TIMEOUT, run_batch
+from .folder import OutputFolderRefused
 from .jobs import ReportJob, read_jobs
 from .inputs import MAX_LEVELS
 from .make import PAGE, PDF, make_report
@@ -77,6 +80,9 @@ def add_parser(sub) -> None:
                         help="--batch: workers of the local Dask cluster (default: CPUs, max 4)")
     report.add_argument("--scheduler", metavar="ADDRESS",
                         help="--batch: use a running Dask scheduler, e.g. tcp://host:8786")
+    report.add_argument("--timeout", type=float, default=WORKER_TIMEOUT, metavar="SECONDS",
+                        help="--batch: give up when no Dask worker has been alive for this "
+                        f"long (default {WORKER_TIMEOUT:.0f})")
     report.add_argument("--force", action="store_true", help="make reports again even if complete")
     report.add_argument("--no-pdf", action="store_true", help="skip the PDF")
     report.add_argument("--quiet", "-q", action="store_true", help="less output")
@@ -89,7 +95,7 @@ def _sheet(value):
 
 
 def cmd_report(args) -> int:
-    from ..errors import UsageError
+    from ..errors import CourseError, UsageError
 
     progress = not args.quiet
     if args.batch:
@@ -100,8 +106,18 @@ def cmd_report(args) -> int:
         if progress:
             where = args.scheduler or f"a local Dask cluster with {args.workers} worker(s)"
             print(f"{len(jobs)} report(s) from {args.batch} on {where}", flush=True)
-        results = run_batch(jobs, out, workers=args.workers, scheduler=args.scheduler,
-                            pdf=not args.no_pdf, force=args.force, progress=progress)
+        try:
+            results = run_batch(jobs, out, workers=args.workers, scheduler=args.scheduler,
+                                pdf=not args.no_pdf, force=args.force, progress=progress,
+                                timeout=args.timeout)
+        except OutputFolderRefused:
+            raise
+        except CourseError as err:       # the batch stopped: the summary says what finished
+            raise CourseError(f"{err}\nSummary: {Path(out) / 'index.html'}",
+                              exit_code=err.exit_code) from None
+        except KeyboardInterrupt:
+            print(f"Summary: {Path(out) / 'index.html'}", file=sys.stderr)
+            raise
         failed = [r for r in results if r.status == "failed"]
         counts = {}
         for r in results:
@@ -132,7 +148,8 @@ def cmd_report(args) -> int:
                     max_levels=args.max_levels)
     if progress:
         print(f"Report {out}: running the analysis ...", flush=True)
-    result = make_report(job, pdf=not args.no_pdf, force=args.force, progress=progress)
+    with _kernel_stderr_aside():
+        result = make_report(job, pdf=not args.no_pdf, force=args.force, progress=progress)
     if result.status == "skipped":
         print(f"{out} is complete and up to date (use --force to make it again)")
     if result.status == "warning":
@@ -149,3 +166,26 @@ def _shown(path: Path) -> str:
         return str(Path(path).relative_to(Path.cwd()))
     except ValueError:
         return str(path)
+
+
+@contextmanager
+def _kernel_stderr_aside():
+    """Give the processes this command starts (the notebook's kernel) a scratch file as
+    their standard error, while this process keeps the terminal's.
+
+    On Ctrl-C the kernel's sockets close under it and it prints a ZMQError traceback,
+    which would bury the one line that says the report was interrupted."""
+    sys.stderr.flush()
+    terminal = os.dup(2)
+    with tempfile.TemporaryFile() as scratch:
+        os.dup2(scratch.fileno(), 2)
+        ours = os.fdopen(os.dup(terminal), "w", buffering=1, encoding="utf-8",
+                         errors="replace")
+        previous, sys.stderr = sys.stderr, ours
+        try:
+            yield
+        finally:
+            sys.stderr = previous
+            ours.close()
+            os.dup2(terminal, 2)
+            os.close(terminal)
