@@ -34,7 +34,8 @@ from course import report as rp
 from course.report import batch as report_batch
 from course.errors import CourseError
 from course.report.folder import MADE_BY
-from course.report.inputs import means_variables, parse_means, prepare_data, read_table
+from course.report.inputs import means_variables, parse_means, prepare_data
+from course.report.reading import read_data
 from course.report.prose import reading_of_tests
 from course.lessonkit.equations import model_equations, tex_text
 
@@ -338,7 +339,7 @@ def test_batch_summary_table(batch):
     assert "&#x27;dose&#x27; not found in the data; the columns are: row, col, y, block, trt" \
         in by_name["nocolumn"]
     assert "href=" not in by_name["nocolumn"]
-    assert ">failed<" in by_name["negative"] and "rows 2, 7" in by_name["negative"]
+    assert ">failed<" in by_name["negative"] and "rows 4, 9" in by_name["negative"]
 
 
 def test_simulated_data_report(batch):
@@ -447,13 +448,14 @@ def test_negative_and_fractional_counts_name_the_rows(tmp_path):
     df = pd.read_csv(WEBWORMS)
     df.loc[[5, 9], "y"] = -2
     df.to_csv(tmp_path / "neg.csv", index=False)
-    assert_refused(tmp_path, job(tmp_path, data=tmp_path / "neg.csv"), "rows 5, 9",
-                   "non-negative whole numbers")
+    # rows are the file's lines (the header is line 1): data rows 5 and 9 are lines 7 and 11
+    assert_refused(tmp_path, job(tmp_path, data=tmp_path / "neg.csv"), "rows 7, 11",
+                   "non-negative whole numbers", "line numbers of the file (the header is line 1)")
     df = pd.read_csv(WEBWORMS).astype({"y": float})
     df.loc[[11], "y"] = 2.5
     df.to_csv(tmp_path / "frac.csv", index=False)
     assert_refused(tmp_path, job(tmp_path, data=tmp_path / "frac.csv", family="poisson"),
-                   "rows 11", "2.5")
+                   "rows 13", "2.5")
 
 
 def test_successes_above_trials_name_the_rows(tmp_path):
@@ -462,7 +464,7 @@ def test_successes_above_trials_name_the_rows(tmp_path):
     df.to_csv(tmp_path / "seeds.csv", index=False)
     assert_refused(tmp_path, job(tmp_path, data=tmp_path / "seeds.csv",
                                  formula="cbind(germ, n - germ) ~ extract*gen",
-                                 family="binomial", means="extract"), "rows 3")
+                                 family="binomial", means="extract"), "rows 5")
 
 
 def test_proportions_outside_zero_one_name_the_rows(tmp_path):
@@ -472,7 +474,7 @@ def test_proportions_outside_zero_one_name_the_rows(tmp_path):
     df.to_csv(tmp_path / "share.csv", index=False)
     assert_refused(tmp_path, job(tmp_path, data=tmp_path / "share.csv",
                                  formula="share ~ extract + (1|plate)", family="beta",
-                                 means="extract"), "rows 0, 6")
+                                 means="extract"), "rows 2, 8")
 
 
 def test_one_level_grouping_factor(tmp_path):
@@ -613,8 +615,9 @@ def test_read_table_formats(tmp_path):
     df.to_parquet(tmp_path / "d.parquet")
     df.to_excel(tmp_path / "d.xlsx", index=False)
     for name in ("d.csv", "d.tsv", "d.parquet", "d.xlsx"):
-        got = read_table(tmp_path / name)
+        got = read_data(tmp_path / name).frame
         assert list(got.columns) == ["count y", "trt"] and len(got) == 3, name
+        assert got.index[0] == (1 if name.endswith(".parquet") else 2), name
 
 
 def test_parse_means():
@@ -634,13 +637,18 @@ def test_a_job_that_fails_in_a_worker_returns_its_error(tmp_path, monkeypatch):
     assert result.status == "failed" and "RuntimeError: kernel died" in result.message
 
 
-def test_numeric_treatment_named_in_means_becomes_a_factor(tmp_path):
+def test_numeric_treatment_is_a_factor_only_when_named(tmp_path):
+    """A number column is a factor with --factor (said in a note); --means alone refuses it
+    with the fix, instead of silently making a factor of a covariate."""
     df = pd.read_csv(WEBWORMS)
     df["dose"] = df["trt"].str[1].astype(int)            # 1, 2, 3, 4
-    data, notes = prepare_data(df, means_variables("dose", df.columns))
+    data, notes = prepare_data(df, ["dose"])
     assert list(data["dose"].cat.categories) == [1, 2, 3, 4]
-    assert notes == ["`dose` holds numbers; it is used as a factor with 4 levels"]
+    assert notes == ["`dose` holds numbers; it is used as a factor with 4 levels (--factor)"]
     df.to_csv(tmp_path / "dose.csv", index=False)
     model = rp.check_job(job(tmp_path, data=tmp_path / "dose.csv", formula="y ~ dose + (1|block)",
-                             means="dose"))
+                             means="dose", factors=["dose"]))
     assert model.fixed.names == ["(Intercept)", "dose2", "dose3", "dose4"]
+    assert_refused(tmp_path, job(tmp_path, data=tmp_path / "dose.csv",
+                                 formula="y ~ dose + (1|block)", means="dose"),
+                   "means are for factors", "did you mean --factor dose?")

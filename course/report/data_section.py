@@ -61,18 +61,15 @@ def data_overview(df: pd.DataFrame, model) -> DataOverview:
 
 def counts_tables(model, limit: int = 40) -> list[tuple[str, pd.DataFrame]]:
     """Rows per level of the fixed factors: one table per factor, and a cross table of the
-    first two (levels beyond ``limit`` are left out, with a note in the caption)."""
+    first two when neither has more than ``limit`` levels."""
     frame = model.frame.data
     names = fixed_factors(model)
     out = []
     for name in names:
         counts = frame[name].value_counts(sort=False).rename("rows").to_frame()
         counts.index = counts.index.astype(str)
-        caption = f"Rows per level of `{name}`"
-        if len(counts) > limit:
-            caption += f" (first {limit} of {len(counts)} levels)"
-            counts = counts.head(limit)
-        out.append((caption, counts))
+        counts.index.name = name
+        out.append((f"Rows per level of `{name}`", counts))
     if len(names) >= 2:
         a, b = names[:2]
         if frame[a].nunique() <= limit and frame[b].nunique() <= limit:
