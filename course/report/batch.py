@@ -163,8 +163,7 @@ class _Run:
                     if client.status in ("closed", "closing") or _lost(err):
                         raise CourseError(self.lost(err)) from None
                     result = ReportResult(job.name, str(job.out), "failed",
-                                          f"{type(err).__name__}: {err}"
-                                          + _remote_hint(self.scheduler, err))
+                                          _remote_failure(self.scheduler, err))
                 self.record(job, result)
             if done:
                 idle_since = None
@@ -228,16 +227,23 @@ def _close(client, cluster):
 
 @contextmanager
 def _quiet_dask():
-    """Dask logs every lost connection with a traceback; the batch says it in one line."""
-    loggers = [logging.getLogger(name) for name in ("distributed", "tornado", "asyncio")]
+    """Dask logs every lost connection with a traceback; the batch says it in one line.
+
+    Every logger of distributed, tornado and asyncio is silenced (distributed's own
+    configuration gives some of them their own level), and left silent when the batch
+    stops on an error: the client's threads may still log while the command exits."""
+    import distributed  # noqa: F401 - its loggers exist once it is imported
+
+    prefixes = ("distributed", "tornado", "asyncio")
+    loggers = [logging.getLogger(name) for name in list(logging.root.manager.loggerDict)
+               if name.split(".")[0] in prefixes]
+    loggers += [logging.getLogger(name) for name in prefixes]
     levels = [logger.level for logger in loggers]
     for logger in loggers:
         logger.setLevel(logging.CRITICAL + 1)
-    try:
-        yield
-    finally:
-        for logger, level in zip(loggers, levels):
-            logger.setLevel(level)
+    yield
+    for logger, level in zip(loggers, levels):
+        logger.setLevel(level)
 
 
 def check_batch_outputs(out: Path, jobs: list[ReportJob]) -> None:
@@ -257,12 +263,14 @@ def check_batch_outputs(out: Path, jobs: list[ReportJob]) -> None:
         raise OutputFolderRefused("nothing was run or written:\n  " + "\n  ".join(problems))
 
 
-def _remote_hint(scheduler, err=None) -> str:
+def _remote_failure(scheduler, err) -> str:
+    """The message of a job that failed outside the report (in Dask): the fix first."""
+    error = f"{type(err).__name__}: {err}"
     if not scheduler:
-        return ""
-    if "deserializ" in str(err or "").lower():
-        return (" (the Dask scheduler itself could not read the task: start it, like the "
-                "workers, in an environment where `import course` works, e.g. with this "
-                "repository on its PYTHONPATH)")
-    return (" (with --scheduler the workers, and the scheduler, need this repository on their "
-            "PYTHONPATH and the data and output folders at the same paths)")
+        return error
+    if "deserializ" in str(err).lower():
+        return ("the Dask scheduler could not read the task: start the scheduler, like the "
+                "workers, where `import course` works (this repository on its PYTHONPATH). "
+                + error)
+    return (error + " (with --scheduler the workers, and the scheduler, need this repository "
+            "on their PYTHONPATH and the data and output folders at the same paths)")
