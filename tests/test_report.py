@@ -188,6 +188,10 @@ def test_webworms_pdf(webworms):
     assert "Beall's webworms" in text
     assert "Checking the fit" in text and "Marginal means" in text
     assert "3012.4" in text
+    # the first page is not left mostly blank: the data section starts on it
+    first = subprocess.run(["pdftotext", "-f", "1", "-l", "1", "-layout", str(pdf), "-"],
+                           capture_output=True, text=True, check=True).stdout
+    assert "The data" in first and "Read 1300 rows" in first, first
 
 
 def skip_if_library_changed(record_file: Path):
