@@ -79,8 +79,9 @@ SIM_FORMULA = "cbind(`dead larvae`, `n larvae` - `dead larvae`) ~ `spray type` +
 
 
 def overparameterized_counts(seed=3) -> pd.DataFrame:
-    """Counts from 2 fields, fitted with a random slope and its correlation per field: the
-    correlation is not identified by two groups, so the fit does not converge."""
+    """Counts from 2 fields: a random slope and its correlation per field are estimated at
+    their limits (a singular fit); Poisson counts with zero inflation do not converge (the
+    zero-inflation probability runs off to 0)."""
     rng = np.random.default_rng(seed)
     df = pd.DataFrame({"trt": np.repeat(["A", "B", "C"], 10), "field": np.tile(["f1", "f2"], 15),
                        "x": rng.normal(size=30)})
@@ -88,7 +89,8 @@ def overparameterized_counts(seed=3) -> pd.DataFrame:
     return df
 
 
-NONCONVERGED_FORMULA = "y ~ trt + (1 + x|field)"
+SINGULAR_FORMULA = "y ~ trt + (1 + x|field)"
+NONCONVERGED = {"formula": "y ~ trt + (1|field)", "family": "poisson", "ziformula": "~1"}
 
 
 def made_once(tmp_path_factory, worker_id, name: str, make) -> tuple[Path, dict]:
@@ -294,8 +296,10 @@ def make_batch(base: Path) -> dict:
             {"name": "seeds", "data": "data/seeds.xlsx", "sheet": "plates",
              "formula": "cbind(germ, n - germ) ~ extract*gen + (1|plate)", "family": "binomial",
              "means": "~ extract | gen", "title": "Orobanche with plates"},
-            {"name": "two-fields", "data": "data/two fields.csv", "formula": NONCONVERGED_FORMULA,
+            {"name": "two-fields", "data": "data/two fields.csv", "formula": SINGULAR_FORMULA,
              "family": "poisson", "means": "trt", "title": "Too complex for two fields"},
+            {"name": "zero-inflated", "data": "data/two fields.csv", **NONCONVERGED,
+             "means": "trt", "title": "Zeros that are not there"},
             {"name": "nocolumn", "data": "data/webworms small.csv",
              "formula": "y ~ dose + (1|block)", "family": "poisson"},
             {"name": "negative", "data": "data/negative.csv", "formula": "y ~ trt + (1|field)",
@@ -317,9 +321,9 @@ def batch(tmp_path_factory, worker_id):
 def test_batch_runs_all_jobs_and_reports_the_bad_ones(batch):
     base, out, proc = batch
     assert proc["returncode"] == 1, proc["stdout"] + proc["stderr"]     # two jobs failed
-    assert "5 report(s)" in proc["stdout"] and "2 failed" in proc["stdout"]
+    assert "6 report(s)" in proc["stdout"] and "2 failed" in proc["stdout"]
     assert "Reports:" in proc["stderr"]                                 # the progress bar
-    for name in ("larvae", "seeds", "two-fields"):
+    for name in ("larvae", "seeds", "two-fields", "zero-inflated"):
         assert (out / name / "index.html").is_file(), name
         assert (out / name / "report.pdf").is_file(), name
     for name in ("nocolumn", "negative"):
@@ -332,13 +336,15 @@ def test_batch_summary_table(batch):
     page = (out / "index.html").read_text(encoding="utf-8")
     body = page[page.index("<tbody>"):]
     rows = re.findall(r"<tr>(.*?)</tr>", body, re.S)
-    assert len(rows) == 5
+    assert len(rows) == 6
     by_name = {re.search(r"<td>(.*?)</td>", r).group(1): r for r in rows}
     for name in ("larvae", "seeds"):
         assert f'href="{name}/index.html"' in by_name[name]
         assert f'href="{name}/report.pdf"' in by_name[name]
         assert ">ok<" in by_name[name]
-    assert ">warning<" in by_name["two-fields"] and "did not converge" in by_name["two-fields"]
+    assert ">ok<" in by_name["two-fields"]              # a singular fit is a result
+    assert ">warning<" in by_name["zero-inflated"] and \
+        "did not converge" in by_name["zero-inflated"]
     assert ">failed<" in by_name["nocolumn"]
     assert "&#x27;dose&#x27; not found in the data; the columns are: row, col, y, block, trt" \
         in by_name["nocolumn"]
@@ -386,14 +392,33 @@ def test_nonconverged_model_is_reported_with_the_warning_on_top(batch):
     _, out, _ = batch
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fit = gl.glmm(NONCONVERGED_FORMULA, data=overparameterized_counts(), family="poisson")
+        fit = gl.glmm(data=overparameterized_counts(), **NONCONVERGED)
     assert not fit.converged, "precondition: this model should not converge"
-    record = json.loads((out / "two-fields" / "report.json").read_text())
+    record = json.loads((out / "zero-inflated" / "report.json").read_text())
     assert record["status"] == "warning" and "did not converge" in record["message"]
-    page = (out / "two-fields" / "index.html").read_text(encoding="utf-8")
+    page = (out / "zero-inflated" / "index.html").read_text(encoding="utf-8")
     warning = page.find("Warning: the model did not converge")
     assert 0 < warning < page.find("<h2>The data</h2>")
     assert page.find("<h1>") < warning
+    # the warning names the parameter in words, not by its internal label (zi~(Intercept))
+    top = page[:page.find("<h2>The data</h2>")]
+    assert "the zero-inflation probability is not identified" in top and "zi~" not in top
+
+
+def test_singular_fit_is_a_note_not_a_failure(batch):
+    _, out, _ = batch
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = gl.glmm(SINGULAR_FORMULA, data=overparameterized_counts(), family="poisson")
+    assert fit.converged and fit.convergence.singular, "precondition: a singular fit"
+    record = json.loads((out / "two-fields" / "report.json").read_text())
+    assert record["status"] == "ok" and record["summary"]["singular"] == \
+        list(fit.convergence.singular)
+    page = (out / "two-fields" / "index.html").read_text(encoding="utf-8")
+    assert "did not converge" not in page and "theta:" not in page
+    note = page.find("a variance component is estimated at its limit")
+    assert 0 < note < page.find("<h2>The data</h2>")
+    assert "the variance of x between field levels is estimated as zero" in page
 
 
 def test_batch_rerun_skips_complete_reports(batch, tmp_path):
@@ -406,11 +431,11 @@ def test_batch_rerun_skips_complete_reports(batch, tmp_path):
                       "--workers", "2", "--quiet")
     skip_if_library_changed(out / "larvae" / "report.json")
     assert proc.returncode == 1
-    assert "3 skipped" in proc.stdout and "2 failed" in proc.stdout
+    assert "4 skipped" in proc.stdout and "2 failed" in proc.stdout
     for name, stamp in stamps.items():
         assert (copy / name / "report.json").stat().st_mtime_ns == stamp
     page = (copy / "index.html").read_text(encoding="utf-8")
-    assert page.count(">skipped<") == 3 and 'href="larvae/index.html"' in page
+    assert page.count(">skipped<") == 4 and 'href="larvae/index.html"' in page
 
 
 # --- bad input: one clear message, nothing written ----------------------------------------
