@@ -73,14 +73,18 @@ def report_kernel() -> str:
     """The course kernel (this Python, the repository on its path), for the report notebook.
 
     Its spec goes to a folder of the system's temporary directory, so that a
-    report writes nothing into the repository."""
+    report writes nothing into the repository; one folder per checkout (the spec
+    names the repository the kernel imports, and two checkouts must not share it)."""
+    import hashlib
     import tempfile
 
     from ..execute import ensure_kernel
-    from ..project import Project
+    from ..project import REPO_ROOT, Project
 
     user = os.getuid() if hasattr(os, "getuid") else "user"
-    return ensure_kernel(Project(out=Path(tempfile.gettempdir()) / f"glmm-course-kernel-{user}"))
+    checkout = hashlib.sha256(str(REPO_ROOT.resolve()).encode()).hexdigest()[:10]
+    return ensure_kernel(Project(out=Path(tempfile.gettempdir())
+                                 / f"glmm-course-kernel-{user}-{checkout}"))
 
 
 def make_report(job: ReportJob, *, pdf: bool = True, force: bool = False,
