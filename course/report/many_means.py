@@ -27,11 +27,13 @@ def many(emm) -> bool:
 def pairwise_decisions(emm, alpha: float = 0.05) -> pd.DataFrame:
     """Every pair of means within each ``by`` group: the difference on the link scale, its
     standard error, t, the unadjusted p-value and whether Tukey's test at ``alpha`` (the
-    studentized range with the group's number of means and the means' df) finds a
-    difference."""
+    studentized range with the group's number of means and the means' df, the smallest
+    when they differ) finds a difference."""
     eta, cov = emm.eta, emm.vcov_eta
     names = [" ".join(str(emm.levels.at[i, s]) for s in emm.specs) for i in range(len(eta))]
-    df = float(emm.df)
+    # one df for all pairs: the means' df, or the smallest where each mean has its own
+    # (Kenward-Roger), which makes the decisions slightly conservative
+    df = float(np.min(np.asarray(emm.df, dtype=float)))
     frames = []
     for by_values, rows in emm.groups():
         rows = np.asarray(rows)
