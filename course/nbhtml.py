@@ -118,12 +118,14 @@ def _image(mime: str, data, metadata: dict) -> str:
     else:
         payload = _text(data).replace("\n", "")
     meta = metadata.get(mime, {}) if isinstance(metadata, dict) else {}
-    size = ""
+    size, alt = "", "figure"
     if isinstance(meta, dict):
         for dim in ("width", "height"):
             if dim in meta:
                 size += f' {dim}="{int(meta[dim])}"'
-    return f'<img src="data:{mime};base64,{payload}"{size} alt="figure">'
+        # the description a figure was shown with (course.lessonkit.figure_text.show)
+        alt = str(meta.get("alt") or alt)
+    return f'<img src="data:{mime};base64,{payload}"{size} alt="{html.escape(alt)}">'
 
 
 def render_output(output) -> str:

@@ -34,7 +34,8 @@ from course import report as rp
 from course.report import batch as report_batch
 from course.errors import CourseError
 from course.report.folder import MADE_BY
-from course.report.inputs import means_variables, parse_means, prepare_data, read_table
+from course.report.inputs import means_variables, parse_means, prepare_data
+from course.report.reading import read_data
 from course.report.prose import reading_of_tests
 from course.lessonkit.equations import model_equations, tex_text
 
@@ -78,8 +79,9 @@ SIM_FORMULA = "cbind(`dead larvae`, `n larvae` - `dead larvae`) ~ `spray type` +
 
 
 def overparameterized_counts(seed=3) -> pd.DataFrame:
-    """Counts from 2 fields, fitted with a random slope and its correlation per field: the
-    correlation is not identified by two groups, so the fit does not converge."""
+    """Counts from 2 fields: a random slope and its correlation per field are estimated at
+    their limits (a singular fit); Poisson counts with zero inflation do not converge (the
+    zero-inflation probability runs off to 0)."""
     rng = np.random.default_rng(seed)
     df = pd.DataFrame({"trt": np.repeat(["A", "B", "C"], 10), "field": np.tile(["f1", "f2"], 15),
                        "x": rng.normal(size=30)})
@@ -87,7 +89,8 @@ def overparameterized_counts(seed=3) -> pd.DataFrame:
     return df
 
 
-NONCONVERGED_FORMULA = "y ~ trt + (1 + x|field)"
+SINGULAR_FORMULA = "y ~ trt + (1 + x|field)"
+NONCONVERGED = {"formula": "y ~ trt + (1|field)", "family": "poisson", "ziformula": "~1"}
 
 
 def made_once(tmp_path_factory, worker_id, name: str, make) -> tuple[Path, dict]:
@@ -187,6 +190,10 @@ def test_webworms_pdf(webworms):
     assert "Beall's webworms" in text
     assert "Checking the fit" in text and "Marginal means" in text
     assert "3012.4" in text
+    # the first page is not left mostly blank: the data section starts on it
+    first = subprocess.run(["pdftotext", "-f", "1", "-l", "1", "-layout", str(pdf), "-"],
+                           capture_output=True, text=True, check=True).stdout
+    assert "The data" in first and "Read 1300 rows" in first, first
 
 
 def skip_if_library_changed(record_file: Path):
@@ -289,8 +296,10 @@ def make_batch(base: Path) -> dict:
             {"name": "seeds", "data": "data/seeds.xlsx", "sheet": "plates",
              "formula": "cbind(germ, n - germ) ~ extract*gen + (1|plate)", "family": "binomial",
              "means": "~ extract | gen", "title": "Orobanche with plates"},
-            {"name": "two-fields", "data": "data/two fields.csv", "formula": NONCONVERGED_FORMULA,
+            {"name": "two-fields", "data": "data/two fields.csv", "formula": SINGULAR_FORMULA,
              "family": "poisson", "means": "trt", "title": "Too complex for two fields"},
+            {"name": "zero-inflated", "data": "data/two fields.csv", **NONCONVERGED,
+             "means": "trt", "title": "Zeros that are not there"},
             {"name": "nocolumn", "data": "data/webworms small.csv",
              "formula": "y ~ dose + (1|block)", "family": "poisson"},
             {"name": "negative", "data": "data/negative.csv", "formula": "y ~ trt + (1|field)",
@@ -312,9 +321,9 @@ def batch(tmp_path_factory, worker_id):
 def test_batch_runs_all_jobs_and_reports_the_bad_ones(batch):
     base, out, proc = batch
     assert proc["returncode"] == 1, proc["stdout"] + proc["stderr"]     # two jobs failed
-    assert "5 report(s)" in proc["stdout"] and "2 failed" in proc["stdout"]
+    assert "6 report(s)" in proc["stdout"] and "2 failed" in proc["stdout"]
     assert "Reports:" in proc["stderr"]                                 # the progress bar
-    for name in ("larvae", "seeds", "two-fields"):
+    for name in ("larvae", "seeds", "two-fields", "zero-inflated"):
         assert (out / name / "index.html").is_file(), name
         assert (out / name / "report.pdf").is_file(), name
     for name in ("nocolumn", "negative"):
@@ -327,18 +336,20 @@ def test_batch_summary_table(batch):
     page = (out / "index.html").read_text(encoding="utf-8")
     body = page[page.index("<tbody>"):]
     rows = re.findall(r"<tr>(.*?)</tr>", body, re.S)
-    assert len(rows) == 5
+    assert len(rows) == 6
     by_name = {re.search(r"<td>(.*?)</td>", r).group(1): r for r in rows}
     for name in ("larvae", "seeds"):
         assert f'href="{name}/index.html"' in by_name[name]
         assert f'href="{name}/report.pdf"' in by_name[name]
         assert ">ok<" in by_name[name]
-    assert ">warning<" in by_name["two-fields"] and "did not converge" in by_name["two-fields"]
+    assert ">ok<" in by_name["two-fields"]              # a singular fit is a result
+    assert ">warning<" in by_name["zero-inflated"] and \
+        "did not converge" in by_name["zero-inflated"]
     assert ">failed<" in by_name["nocolumn"]
     assert "&#x27;dose&#x27; not found in the data; the columns are: row, col, y, block, trt" \
         in by_name["nocolumn"]
     assert "href=" not in by_name["nocolumn"]
-    assert ">failed<" in by_name["negative"] and "rows 2, 7" in by_name["negative"]
+    assert ">failed<" in by_name["negative"] and "rows 4, 9" in by_name["negative"]
 
 
 def test_simulated_data_report(batch):
@@ -381,14 +392,33 @@ def test_nonconverged_model_is_reported_with_the_warning_on_top(batch):
     _, out, _ = batch
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fit = gl.glmm(NONCONVERGED_FORMULA, data=overparameterized_counts(), family="poisson")
+        fit = gl.glmm(data=overparameterized_counts(), **NONCONVERGED)
     assert not fit.converged, "precondition: this model should not converge"
-    record = json.loads((out / "two-fields" / "report.json").read_text())
+    record = json.loads((out / "zero-inflated" / "report.json").read_text())
     assert record["status"] == "warning" and "did not converge" in record["message"]
-    page = (out / "two-fields" / "index.html").read_text(encoding="utf-8")
+    page = (out / "zero-inflated" / "index.html").read_text(encoding="utf-8")
     warning = page.find("Warning: the model did not converge")
     assert 0 < warning < page.find("<h2>The data</h2>")
     assert page.find("<h1>") < warning
+    # the warning names the parameter in words, not by its internal label (zi~(Intercept))
+    top = page[:page.find("<h2>The data</h2>")]
+    assert "the zero-inflation probability is not identified" in top and "zi~" not in top
+
+
+def test_singular_fit_is_a_note_not_a_failure(batch):
+    _, out, _ = batch
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = gl.glmm(SINGULAR_FORMULA, data=overparameterized_counts(), family="poisson")
+    assert fit.converged and fit.convergence.singular, "precondition: a singular fit"
+    record = json.loads((out / "two-fields" / "report.json").read_text())
+    assert record["status"] == "ok" and record["summary"]["singular"] == \
+        list(fit.convergence.singular)
+    page = (out / "two-fields" / "index.html").read_text(encoding="utf-8")
+    assert "did not converge" not in page and "theta:" not in page
+    note = page.find("a variance component is estimated at its limit")
+    assert 0 < note < page.find("<h2>The data</h2>")
+    assert "the variance of x between field levels is estimated as zero" in page
 
 
 def test_batch_rerun_skips_complete_reports(batch, tmp_path):
@@ -401,11 +431,11 @@ def test_batch_rerun_skips_complete_reports(batch, tmp_path):
                       "--workers", "2", "--quiet")
     skip_if_library_changed(out / "larvae" / "report.json")
     assert proc.returncode == 1
-    assert "3 skipped" in proc.stdout and "2 failed" in proc.stdout
+    assert "4 skipped" in proc.stdout and "2 failed" in proc.stdout
     for name, stamp in stamps.items():
         assert (copy / name / "report.json").stat().st_mtime_ns == stamp
     page = (copy / "index.html").read_text(encoding="utf-8")
-    assert page.count(">skipped<") == 3 and 'href="larvae/index.html"' in page
+    assert page.count(">skipped<") == 4 and 'href="larvae/index.html"' in page
 
 
 # --- bad input: one clear message, nothing written ----------------------------------------
@@ -447,13 +477,14 @@ def test_negative_and_fractional_counts_name_the_rows(tmp_path):
     df = pd.read_csv(WEBWORMS)
     df.loc[[5, 9], "y"] = -2
     df.to_csv(tmp_path / "neg.csv", index=False)
-    assert_refused(tmp_path, job(tmp_path, data=tmp_path / "neg.csv"), "rows 5, 9",
-                   "non-negative whole numbers")
+    # rows are the file's lines (the header is line 1): data rows 5 and 9 are lines 7 and 11
+    assert_refused(tmp_path, job(tmp_path, data=tmp_path / "neg.csv"), "rows 7, 11",
+                   "non-negative whole numbers", "line numbers of the file (the header is line 1)")
     df = pd.read_csv(WEBWORMS).astype({"y": float})
     df.loc[[11], "y"] = 2.5
     df.to_csv(tmp_path / "frac.csv", index=False)
     assert_refused(tmp_path, job(tmp_path, data=tmp_path / "frac.csv", family="poisson"),
-                   "rows 11", "2.5")
+                   "rows 13", "2.5")
 
 
 def test_successes_above_trials_name_the_rows(tmp_path):
@@ -462,7 +493,7 @@ def test_successes_above_trials_name_the_rows(tmp_path):
     df.to_csv(tmp_path / "seeds.csv", index=False)
     assert_refused(tmp_path, job(tmp_path, data=tmp_path / "seeds.csv",
                                  formula="cbind(germ, n - germ) ~ extract*gen",
-                                 family="binomial", means="extract"), "rows 3")
+                                 family="binomial", means="extract"), "rows 5")
 
 
 def test_proportions_outside_zero_one_name_the_rows(tmp_path):
@@ -472,7 +503,7 @@ def test_proportions_outside_zero_one_name_the_rows(tmp_path):
     df.to_csv(tmp_path / "share.csv", index=False)
     assert_refused(tmp_path, job(tmp_path, data=tmp_path / "share.csv",
                                  formula="share ~ extract + (1|plate)", family="beta",
-                                 means="extract"), "rows 0, 6")
+                                 means="extract"), "rows 2, 8")
 
 
 def test_one_level_grouping_factor(tmp_path):
@@ -613,8 +644,9 @@ def test_read_table_formats(tmp_path):
     df.to_parquet(tmp_path / "d.parquet")
     df.to_excel(tmp_path / "d.xlsx", index=False)
     for name in ("d.csv", "d.tsv", "d.parquet", "d.xlsx"):
-        got = read_table(tmp_path / name)
+        got = read_data(tmp_path / name).frame
         assert list(got.columns) == ["count y", "trt"] and len(got) == 3, name
+        assert got.index[0] == (1 if name.endswith(".parquet") else 2), name
 
 
 def test_parse_means():
@@ -634,13 +666,18 @@ def test_a_job_that_fails_in_a_worker_returns_its_error(tmp_path, monkeypatch):
     assert result.status == "failed" and "RuntimeError: kernel died" in result.message
 
 
-def test_numeric_treatment_named_in_means_becomes_a_factor(tmp_path):
+def test_numeric_treatment_is_a_factor_only_when_named(tmp_path):
+    """A number column is a factor with --factor (said in a note); --means alone refuses it
+    with the fix, instead of silently making a factor of a covariate."""
     df = pd.read_csv(WEBWORMS)
     df["dose"] = df["trt"].str[1].astype(int)            # 1, 2, 3, 4
-    data, notes = prepare_data(df, means_variables("dose", df.columns))
+    data, notes = prepare_data(df, ["dose"])
     assert list(data["dose"].cat.categories) == [1, 2, 3, 4]
-    assert notes == ["`dose` holds numbers; it is used as a factor with 4 levels"]
+    assert notes == ["`dose` holds numbers; it is used as a factor with 4 levels (--factor)"]
     df.to_csv(tmp_path / "dose.csv", index=False)
     model = rp.check_job(job(tmp_path, data=tmp_path / "dose.csv", formula="y ~ dose + (1|block)",
-                             means="dose"))
+                             means="dose", factors=["dose"]))
     assert model.fixed.names == ["(Intercept)", "dose2", "dose3", "dose4"]
+    assert_refused(tmp_path, job(tmp_path, data=tmp_path / "dose.csv",
+                                 formula="y ~ dose + (1|block)", means="dose"),
+                   "means are for factors", "did you mean --factor dose?")

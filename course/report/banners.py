@@ -5,6 +5,19 @@ from __future__ import annotations
 import html
 import warnings
 
+#: Print rules of the report page (the page's own CSS is course/nbhtml.py's): headings
+#: and table captions stay with what follows them, a long table breaks between rows
+#: rather than moving whole to the next page (which left first pages mostly blank).
+PRINT_CSS = """<style>
+@media print {
+  h1, h2, h3 { break-after: avoid; }
+  .output:has(> p > strong:only-child), .output:has(img) { break-after: avoid; }
+  table { break-inside: auto; }
+  tr, .output img, .report-note, .report-warning { break-inside: avoid; }
+  thead { display: table-header-group; }
+}
+</style>"""
+
 
 class Sections:
     """Run each part of the report so that a failure shows in its place, not as a crash.
@@ -60,3 +73,55 @@ def banner(kind: str, title: str, body: str) -> str:
     """An HTML box (kind: "warning" or "note") for the top of the report."""
     return (f'<div class="report-{kind}"><p class="report-{kind}-title">{html.escape(title)}</p>'
             f"<p>{html.escape(body)}</p></div>")
+
+
+#: How the report names a parameter of each kind in a message (the library's labels, e.g.
+#: ``theta:log_sd((Intercept))|block``, are for programmers).
+_KIND_WORDS = {"fixed": "the coefficient {name}", "log_sd": "a random-effect variance{natural}",
+               "correlation": "a random-effect correlation", "dispersion": "the dispersion",
+               "zero_inflation": "the zero-inflation probability", "shape": "a shape parameter"}
+
+
+def in_words(text: str, parameters) -> str:
+    """``text`` with each parameter's internal label replaced by words for its kind (in
+    one pass, longest label first, so that a label inside another is not replaced twice)."""
+    import re
+
+    words = {}
+    for k, name in enumerate(parameters.names):
+        p = parameters[k]
+        natural = f" ({p.natural_name})" if p.natural_name else ""
+        words[name] = _KIND_WORDS.get(p.kind.value, "a parameter").format(name=name,
+                                                                          natural=natural)
+    if not words:
+        return text
+    pattern = "|".join(re.escape(n) for n in sorted(words, key=len, reverse=True))
+    return re.sub(pattern, lambda m: words[m.group(0)], text)
+
+
+def fit_banners(fit) -> list[str]:
+    """The boxes at the top of a report about the fit itself: a warning when it did not
+    converge (its numbers may be wrong), a note for a singular fit (a variance estimated
+    as zero is a result: the fixed effects still hold)."""
+    boxes = []
+    convergence = fit.convergence
+    if not fit.converged:
+        problems = "; ".join(in_words(p, fit.parameters) for p in convergence.problems)
+        boxes.append(banner(
+            "warning", "Warning: the model did not converge",
+            f"The optimizer stopped before it found the maximum of the likelihood ({problems}). "
+            "Every number below describes where it stopped and may be wrong: simplify the "
+            "model (fewer random terms, fewer levels), check the data, or try another family "
+            "before relying on it."))
+    if convergence.singular:
+        said = "; ".join(convergence.singular)
+        boxes.append(banner(
+            "note", "Note: a variance component is estimated at its limit (a singular fit)",
+            f"In this fit {said}. This is a result, not a failure of the fit: the data show no "
+            "variation between those groups beyond what the rest of the model explains (or, "
+            "for a correlation at +1 or -1, two effects that vary together as one), so the "
+            "model is in effect simpler than written. The fixed effects, their standard "
+            "errors, the means and the comparisons below still hold; they are computed with "
+            "that component held at its limit. Dropping the component gives the same fixed "
+            "effects."))
+    return boxes

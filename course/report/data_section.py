@@ -7,14 +7,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .inputs import fixed_factors, grouping_factors
+from .inputs import fixed_factors
 
 
 @dataclass
 class DataOverview:
     n_read: int
     n_used: int
-    dropped: pd.DataFrame           # one row per dropped row: its index and the reason
+    dropped: pd.DataFrame           # one row per dropped row: its row number and the reason
     columns: list
     grouping: pd.DataFrame | None = None
 
@@ -45,31 +45,31 @@ def data_overview(df: pd.DataFrame, model) -> DataOverview:
                        if missing else "excluded")
     dropped = pd.DataFrame({"row": dropped_rows, "reason": reasons})
     rows = []
-    for name in grouping_factors(model):
-        if name in frame.columns:
-            vc = frame[name].value_counts()
-            vc = vc[vc > 0]
-            rows.append({"grouping factor": name, "levels": len(vc),
-                         "rows per level (min)": int(vc.min()),
-                         "rows per level (max)": int(vc.max())})
-    grouping = pd.DataFrame(rows).set_index("grouping factor") if rows else None
+    seen = set()
+    for term in model.random_effects.terms:        # the model's grouping factors (rep:block)
+        if term.group_name in seen:
+            continue
+        seen.add(term.group_name)
+        per_level = np.bincount(term.codes, minlength=term.n_levels)
+        rows.append({"grouping factor": term.group_name.replace("`", ""),
+                     "levels": term.n_levels,
+                     "rows per level (min)": int(per_level.min()),
+                     "rows per level (max)": int(per_level.max())})
+    grouping = pd.DataFrame(rows) if rows else None
     return DataOverview(len(df), len(frame), dropped, list(df.columns), grouping)
 
 
 def counts_tables(model, limit: int = 40) -> list[tuple[str, pd.DataFrame]]:
     """Rows per level of the fixed factors: one table per factor, and a cross table of the
-    first two (levels beyond ``limit`` are left out, with a note in the caption)."""
+    first two when neither has more than ``limit`` levels."""
     frame = model.frame.data
     names = fixed_factors(model)
     out = []
     for name in names:
         counts = frame[name].value_counts(sort=False).rename("rows").to_frame()
         counts.index = counts.index.astype(str)
-        caption = f"Rows per level of `{name}`"
-        if len(counts) > limit:
-            caption += f" (first {limit} of {len(counts)} levels)"
-            counts = counts.head(limit)
-        out.append((caption, counts))
+        counts.index.name = name
+        out.append((f"Rows per level of `{name}`", counts))
     if len(names) >= 2:
         a, b = names[:2]
         if frame[a].nunique() <= limit and frame[b].nunique() <= limit:
@@ -122,3 +122,15 @@ def plot_response(model, by: str | None, ax=None, seed: int = 1):
     ax.set_ylabel(label)
     ax.legend(loc="best", frameon=False)
     return ax
+
+
+def describe_response(model, by: str | None) -> str:
+    """The alt text of the response figure: what is plotted and the extreme level means."""
+    y, label = response_values(model)
+    if by is None or by not in model.frame.data.columns:
+        return (f"Histogram of {label} over the {len(y)} rows: from {np.min(y):.3g} to "
+                f"{np.max(y):.3g}, median {np.median(y):.3g}.")
+    groups = pd.Series(y).groupby(model.frame.data[by].to_numpy(), observed=True).mean()
+    return (f"{label} of each of the {len(y)} rows by {by}, with box plots and the mean of "
+            f"each of its {len(groups)} levels: highest mean {groups.idxmax()} "
+            f"({groups.max():.3g}), lowest {groups.idxmin()} ({groups.min():.3g}).")

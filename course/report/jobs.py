@@ -9,7 +9,8 @@ from pathlib import Path
 from ..errors import CourseError
 
 JOB_FIELDS = ("name", "data", "formula", "family", "link", "means", "title", "n_sim", "seed",
-              "factors", "sheet")
+              "factors", "sheet", "sep", "decimal", "encoding", "reml", "ziformula",
+              "dispformula", "weights", "reference", "max_levels")
 REQUIRED_FIELDS = ("data", "formula", "family")
 
 
@@ -28,6 +29,15 @@ class ReportJob:
     seed: int = 1
     factors: list = field(default_factory=list)
     sheet: str | int | None = None
+    sep: str | None = None              # text files: the separator, decimal mark and
+    decimal: str | None = None          # encoding (found when not given)
+    encoding: str | None = None
+    reml: bool | None = None            # None: REML for gaussian identity-link models
+    ziformula: str | None = None
+    dispformula: str | None = None
+    weights: str | None = None          # a column of the data
+    references: list = field(default_factory=list)   # "COLUMN=LEVEL"
+    max_levels: int | None = None       # allow fixed factors with this many levels
 
     @property
     def name(self) -> str:
@@ -43,6 +53,15 @@ class ReportJob:
             "family": self.family,
             "link": self.link,
             "factors": list(self.factors),
+            "sep": self.sep,
+            "decimal": self.decimal,
+            "encoding": self.encoding,
+            "reml": self.reml,
+            "ziformula": self.ziformula,
+            "dispformula": self.dispformula,
+            "weights": self.weights,
+            "references": list(self.references),
+            "max_levels": self.max_levels,
             "means": self.means,
             "title": title,
             "source_name": self.data.name,
@@ -73,15 +92,12 @@ def check_job(job: ReportJob):
     """Read the data and build the model (no fit) exactly as the notebook will.
 
     Raises :class:`ReportInputError` with one clear message for a missing or
-    unreadable file, an unknown column, a response of the wrong kind, a
-    one-level grouping factor, a formula that does not parse, an unknown family
-    or means that are not fixed factors. Returns the ``GLMMModel``.
+    unreadable file, an unknown column, a column of numbers holding text, a
+    response of the wrong kind, a one-level grouping factor, a formula that does
+    not parse, an unknown family, a fixed factor with too many levels or means
+    that are not fixed factors. Returns the ``GLMMModel``.
     """
-    import warnings
-
-    import glmm_lib as gl
-
-    from .inputs import ReportInputError, check_means, means_variables, prepare_data, read_table
+    from .inputs import ReportInputError, load_inputs
 
     if not str(job.formula or "").strip():
         raise ReportInputError("no model formula given (--formula \"y ~ trt + (1|block)\")")
@@ -94,16 +110,10 @@ def check_job(job: ReportJob):
                                f"{job.seed!r}") from None
     if n_sim < 10:
         raise ReportInputError(f"n_sim must be at least 10 (250 is usual), got {n_sim}")
-    raw = read_table(job.data, job.sheet)
-    data, _ = prepare_data(raw, list(job.factors) + means_variables(job.means, raw.columns))
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            model = gl.GLMMModel(job.formula, data, family=job.family, link=job.link)
-    except gl.GLMMInputError as err:
-        raise ReportInputError(f"{job.data.name}: {err}") from None
-    check_means(model, job.means, raw.columns)
-    return model
+    params = job.parameters("")
+    for name in ("result_file", "title", "source_name", "n_sim", "seed"):
+        params.pop(name)
+    return load_inputs(**params).model
 
 
 # --- many reports: the jobs file -----------------------------------------------------------
@@ -120,13 +130,30 @@ def _blank(value) -> bool:
         (isinstance(value, str) and not value.strip())
 
 
+def _yes_no(value) -> bool | None:
+    """reml: yes/no, true/false, 1/0 (blank: the default)."""
+    if _blank(value):
+        return None
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("yes", "true", "1", "reml"):
+        return True
+    if text in ("no", "false", "0", "ml"):
+        return False
+    raise ValueError(f"reml must be yes or no, got {value!r}")
+
+
 def read_jobs(path: Path, out: Path) -> list[ReportJob]:
     """Jobs from a CSV or YAML file, one report per row/entry.
 
     Fields: ``data``, ``formula``, ``family`` (required), ``name`` (the report's
     folder under ``out``; default: the data file's name, numbered if repeated),
     ``means``, ``link``, ``title``, ``n_sim``, ``seed``, ``factors`` (comma- or
-    semicolon-separated), ``sheet``. Relative data paths are relative to the
+    semicolon-separated), ``sheet``, ``sep``, ``decimal``, ``encoding``, ``reml`` (yes or
+    no; blank: REML for gaussian identity-link models), ``ziformula``, ``dispformula``,
+    ``weights``, ``reference`` (``COLUMN=LEVEL``, comma-separated) and ``max_levels``, as
+    the command line's options. Relative data paths are relative to the
     jobs file. YAML: a list of mappings, or ``{defaults: {...}, jobs: [...]}``.
     Problems with the file itself (unknown or missing fields, repeated names)
     raise :class:`CourseError` before any report is made.
@@ -195,6 +222,14 @@ def read_jobs(path: Path, out: Path) -> list[ReportJob]:
             raise CourseError(f"{path.name}, job {number}: n_sim and seed must be numbers") \
                 from None
         sheet = entry.get("sheet")
+        try:
+            reml = _yes_no(entry.get("reml"))
+            max_levels = None if _blank(entry.get("max_levels")) else \
+                int(float(entry["max_levels"]))
+        except ValueError as err:
+            raise CourseError(f"{path.name}, job {number}: {err}") from None
+        text = {f: None if _blank(entry.get(f)) else str(entry[f]).strip()
+                for f in ("sep", "decimal", "encoding", "ziformula", "dispformula", "weights")}
         jobs.append(ReportJob(
             data=data, formula=str(entry["formula"]), family=str(entry["family"]).strip(),
             out=Path(out) / name,
@@ -202,6 +237,7 @@ def read_jobs(path: Path, out: Path) -> list[ReportJob]:
             link=None if _blank(entry.get("link")) else str(entry["link"]).strip(),
             title=None if _blank(entry.get("title")) else str(entry["title"]),
             n_sim=n_sim, seed=seed, factors=_split_list(entry.get("factors")),
-            sheet=None if _blank(sheet) else sheet,
+            sheet=None if _blank(sheet) else sheet, reml=reml, max_levels=max_levels,
+            references=_split_list(entry.get("reference")), **text,
         ))
     return jobs

@@ -20,12 +20,14 @@ from .jobs import ReportJob, ReportResult, check_job
 
 COURSE = Path(__file__).resolve().parent.parent
 #: Bump when what a report contains changes, so complete reports are made again.
-REPORT_FORMAT = 2
+REPORT_FORMAT = 3
 TEMPLATE = COURSE / "templates" / "report.md"
 #: The code that makes a report's content besides the notebook (part of its cache key).
 REPORT_CODE = tuple(COURSE / f for f in (
-    "report/inputs.py", "report/data_section.py", "report/refits.py", "report/prose.py",
-    "report/banners.py", "nbhtml.py", "lessonkit/equations.py"))
+    "report/inputs.py", "report/reading.py", "text_tables.py", "report/data_section.py",
+    "report/refits.py", "report/prose.py", "report/banners.py", "report/page_tables.py",
+    "report/many_means.py", "nbhtml.py", "lessonkit/equations.py", "lessonkit/tables.py",
+    "lessonkit/figure_text.py"))
 PAGE = "index.html"
 PDF = "report.pdf"
 NOTEBOOK = "report.ipynb"
@@ -71,14 +73,18 @@ def report_kernel() -> str:
     """The course kernel (this Python, the repository on its path), for the report notebook.
 
     Its spec goes to a folder of the system's temporary directory, so that a
-    report writes nothing into the repository."""
+    report writes nothing into the repository; one folder per checkout (the spec
+    names the repository the kernel imports, and two checkouts must not share it)."""
+    import hashlib
     import tempfile
 
     from ..execute import ensure_kernel
-    from ..project import Project
+    from ..project import REPO_ROOT, Project
 
     user = os.getuid() if hasattr(os, "getuid") else "user"
-    return ensure_kernel(Project(out=Path(tempfile.gettempdir()) / f"glmm-course-kernel-{user}"))
+    checkout = hashlib.sha256(str(REPO_ROOT.resolve()).encode()).hexdigest()[:10]
+    return ensure_kernel(Project(out=Path(tempfile.gettempdir())
+                                 / f"glmm-course-kernel-{user}-{checkout}"))
 
 
 def make_report(job: ReportJob, *, pdf: bool = True, force: bool = False,

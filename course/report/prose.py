@@ -139,3 +139,26 @@ def winner_note(table, winner, own, what) -> str:
     if np.isfinite(gap) and gap < 2:
         text += " A difference under 2 AIC units is small: the data barely tell the models apart."
     return text
+
+
+def describe_means_figure(emm, label: str, letters: bool) -> str:
+    """The alt text of the means figure: each mean with its interval and letters (only the
+    highest and lowest three when there are too many for letters)."""
+    import glmm_lib as gl
+
+    table = emm.table
+    key = list(emm.specs + emm.by)
+    lo, hi = [c for c in table.columns if c not in key][-2:]
+    name = lambda row: " | ".join(str(row[c]) for c in key)   # noqa: E731
+    if letters:
+        shown = gl.cld(emm).table
+        letter = {name(r): str(r[".group"]).strip() for _, r in shown.iterrows()}
+        parts = [f"{name(r)} {r[emm.estimate]:.3g} ({r[lo]:.3g} to {r[hi]:.3g}) "
+                 f"{letter.get(name(r), '')}".strip() for _, r in table.iterrows()]
+        return (f"{label}: estimated means with 95% intervals for each {' and '.join(key)}; "
+                "means sharing a letter do not differ (Tukey, 5%): " + "; ".join(parts) + ".")
+    ordered = table.sort_values(emm.estimate)
+    top = ", ".join(f"{name(r)} {r[emm.estimate]:.3g}" for _, r in ordered.tail(3)[::-1].iterrows())
+    low = ", ".join(f"{name(r)} {r[emm.estimate]:.3g}" for _, r in ordered.head(3).iterrows())
+    return (f"{label}: {len(table)} estimated means with 95% intervals, one line each; "
+            f"highest {top}; lowest {low}.")

@@ -72,10 +72,10 @@ def _anova(gl, fits: dict):
         return None
 
 
-def _fit_quietly(gl, formula, data, family, link):
+def _fit_quietly(gl, formula, data, family, link, weights=None):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        fit = gl.glmm(formula, data=data, family=family, link=link)
+        fit = gl.glmm(formula, data=data, family=family, link=link, weights=weights)
     return fit, [str(w.message) for w in caught]
 
 
@@ -89,16 +89,23 @@ def _row(label, family, formula, fit, error=None):
             "note": "" if fit.converged else "; ".join(fit.convergence_problems)}
 
 
-def family_comparison(fit, data: pd.DataFrame, link=None) -> Comparison:
+def family_comparison(fit, data: pd.DataFrame, link=None, weights=None,
+                      dispformula=None) -> Comparison:
     """Compare the fit with its alternatives by AIC.
 
     Counts (Poisson, NB1, NB2): the same formula with each of the three
     families. Binomial responses with more than one trial: with and without an
-    observation-level random effect. Other families: no comparison.
+    observation-level random effect. Other families, and a model of the
+    dispersion (which Poisson cannot take): no comparison. ``weights`` go to
+    every refit.
     """
     import glmm_lib as gl
 
     model = fit.model
+    if dispformula and str(dispformula).strip().lstrip("~").strip() != "1":
+        return Comparison("none", None, None,
+                          "No alternative family is compared: the dispersion is modelled "
+                          f"(`{dispformula}`), which the other families cannot all take.")
     family = model.family.name
     parsed = model.formula
     link_name = model.family.link.name
@@ -109,7 +116,7 @@ def family_comparison(fit, data: pd.DataFrame, link=None) -> Comparison:
                 f, err = fit, None
             else:
                 try:
-                    f, _ = _fit_quietly(gl, parsed.text, data, fam, "log")
+                    f, _ = _fit_quietly(gl, parsed.text, data, fam, "log", weights)
                     err = None
                 except Exception as exc:  # noqa: BLE001 - shown in the table
                     f, err = None, f"{type(exc).__name__}: {exc}"
@@ -147,7 +154,7 @@ def family_comparison(fit, data: pd.DataFrame, link=None) -> Comparison:
                 other_formula = rebuild_formula(parsed, add_random=f"(1 | {obs})")
                 labels = ("without observation-level effect (this report)",
                           f"with observation-level effect (1 | {obs})")
-            other, _ = _fit_quietly(gl, other_formula, other_data, family, link_name)
+            other, _ = _fit_quietly(gl, other_formula, other_data, family, link_name, weights)
             err = None
         except Exception as exc:  # noqa: BLE001
             other, err = None, f"{type(exc).__name__}: {exc}"
