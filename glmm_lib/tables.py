@@ -26,9 +26,15 @@ def render_text(frame: pd.DataFrame, header=(), notes=()) -> str:
 
 
 def render_html(frame: pd.DataFrame, header=(), notes=()) -> str | None:
-    html = pd.DataFrame._repr_html_(frame)
-    if html is None:          # pandas' display.notebook_repr_html is off
+    if not pd.get_option("display.notebook_repr_html"):
         return None
+    if isinstance(frame.index, pd.RangeIndex):
+        # row numbers say nothing, and their header cell would be empty (a screen reader
+        # announces a column without a name)
+        html = frame.to_html(index=False, notebook=True, border=0,
+                             max_rows=pd.get_option("display.max_rows"))
+    else:
+        html = pd.DataFrame._repr_html_(frame)
     return "".join(_PARAGRAPH.format(h) for h in header) + html + \
         "".join(_PARAGRAPH.format(n) for n in notes)
 
