@@ -97,9 +97,7 @@ def test_dispersion(res: SimulatedResiduals, alternative=None,
     variance parameters, so the ratio leans low and the check tests only for
     overdispersion by default.
 
-    The DHARMa type, without refitting:
-
-    The statistic is the variance of the observed residuals
+    The DHARMa type, without refitting: the statistic is the variance of the observed residuals
     ``observed - mean(simulations)`` over the mean of the same variance in each
     simulated data set (residuals from the mean of the other simulations),
     so > 1 means overdispersion, < 1 underdispersion.  The p-value is the
@@ -107,9 +105,9 @@ def test_dispersion(res: SimulatedResiduals, alternative=None,
     (:func:`simulation_p_value`; two-sided by default), so with ``n_sim``
     simulations the smallest non-zero p-value is 2 / n_sim.
 
-    For mixed models, run it on ``simulate_residuals(fit, re="conditional")``
-    too: with random effects drawn anew it has little power (see the module
-    notes).
+    For mixed models, use refitted residuals: without refitting, the test has
+    little power with random effects drawn anew and rejects correct models
+    too often with ``re="conditional"`` (see the package notes).
     """
     res = check_residuals(res)
     if type not in ("DHARMa", "PearsonChisq"):
