@@ -95,11 +95,26 @@ def test_refit_statistics_are_those_of_the_fit():
         stats.kstest(res.scaled_residuals, "uniform", alternative="greater").statistic)
     out = dg.test_outliers(res)
     edge = 1 / 21
-    assert out.statistic == np.sum((res.scaled_residuals < edge) | (res.scaled_residuals > 1 - edge))
+    outside = (res.scaled_residuals < edge) | (res.scaled_residuals > 1 - edge)
+    assert out.statistic == np.sum(outside)
+    np.testing.assert_array_equal(out.details["outliers"], outside)
     zi = dg.test_zero_inflation(res)
     assert zi.statistic == pytest.approx(observed["zeros"] / observed["expected_zeros"])
     table = res.tests()
     assert table["p_value"].between(0, 1).all()
+
+
+def test_refitted_residuals_plot(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from glmm_lib import diagnostic_plots as dp
+
+    res = dg.simulate_residuals(_poisson_fit(0), 20, seed=2, refit=True)
+    fig = dp.plot_diagnostics(res)
+    fig.savefig(tmp_path / "refit.png", dpi=50)
+    assert len(fig.axes) == 2 and (tmp_path / "refit.png").stat().st_size > 10_000
+    matplotlib.pyplot.close(fig)
 
 
 def test_same_seed_same_refits():

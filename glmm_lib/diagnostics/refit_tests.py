@@ -70,8 +70,11 @@ def outliers(res, alternative, margin) -> TestResult:
     margins = ("lower", "upper") if margin == "both" else (margin,)
     observed, simulated, p, details = _compare(
         res, lambda v: sum(v[f"outliers_{m}"] for m in margins), alternative)
+    edge = 1.0 / (res.n_sim + 1)               # the envelope, as residual_statistics
+    r = res.scaled_residuals
+    mask = {"both": (r < edge) | (r > 1 - edge), "upper": r > 1 - edge, "lower": r < edge}[margin]
     return TestResult(observed, p, "Parametric bootstrap outlier test: residuals outside the "
                       f"simulation envelope, against {res.refits.usable} refits", alternative,
                       f"outliers at {margin} margin(s)", parameter={"observations": res.n_obs},
                       estimate={"mean outliers in the refits": float(simulated.mean())},
-                      details={**details, "margin": margin})
+                      details={**details, "margin": margin, "outliers": mask})
