@@ -188,3 +188,34 @@ def test_ks_distances_are_scipys():
         expected = [stats.kstest(u[:, k], "uniform", alternative=scipy_name).statistic
                     for k in range(3)]
         np.testing.assert_allclose(refit_residuals.ks_distances(u, alternative), expected)
+
+
+def test_refit_checks_other_families_and_their_expected_zeros():
+    """Binomial: the expected zeros are sum((1 - p)^n) at the conditional
+    probabilities; zero-inflated Poisson: pi + (1 - pi) exp(-mu); gaussian: none."""
+    rng = np.random.default_rng(12)
+    g = np.repeat(np.arange(10), 8)
+    eta = rng.normal(0, 0.5, 10)[g]
+    df = pd.DataFrame({"g": [f"g{k}" for k in g], "n": 6,
+                       "s": rng.binomial(6, 1 / (1 + np.exp(1 - eta))),
+                       "c": np.where(rng.uniform(size=g.size) < 0.3, 0,
+                                     rng.poisson(np.exp(1 + eta))),
+                       "z": 2 + eta + rng.normal(size=g.size)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        binomial = gl.glmm("cbind(s, n - s) ~ 1 + (1|g)", df, family="binomial")
+        zip_fit = gl.glmm("c ~ 1 + (1|g)", df, family="poisson", ziformula="~1")
+        gaussian = gl.glmm("z ~ 1 + (1|g)", df)
+        results = {name: dg.simulate_residuals(fit, 12, seed=4, refit=True)
+                   for name, fit in (("binomial", binomial), ("zip", zip_fit),
+                                     ("gaussian", gaussian))}
+    p = binomial.predict()
+    assert results["binomial"].refits.observed["expected_zeros"] == pytest.approx(
+        np.sum((1 - p) ** 6))
+    pi = 1 / (1 + np.exp(-zip_fit.params_zi.iloc[0]))
+    mu = zip_fit.predict() / (1 - pi)                 # predict() is the mean (1 - pi) mu
+    assert results["zip"].refits.observed["expected_zeros"] == pytest.approx(
+        np.sum(pi + (1 - pi) * np.exp(-mu)))
+    assert results["gaussian"].refits.observed["expected_zeros"] == 0
+    for name, res in results.items():
+        assert res.tests()["p_value"].between(0, 1).all(), name
