@@ -219,3 +219,10 @@ def test_refit_checks_other_families_and_their_expected_zeros():
     assert results["gaussian"].refits.observed["expected_zeros"] == 0
     for name, res in results.items():
         assert res.tests()["p_value"].between(0, 1).all(), name
+
+
+def test_refits_on_two_dask_workers_give_the_same_residuals_and_tests():
+    here = dg.simulate_residuals(_poisson_fit(4), 12, seed=8, refit=True)
+    there = dg.simulate_residuals(_poisson_fit(4), 12, seed=8, refit=True, workers=2)
+    np.testing.assert_array_equal(here.scaled_residuals, there.scaled_residuals)
+    pd.testing.assert_frame_equal(here.refits.statistics, there.refits.statistics)
