@@ -16,6 +16,9 @@ Choices, and where they differ from DHARMa:
   against the frequency 2/(n_sim + 1)); DHARMa's bootstrap variant is not
   implemented.  As DHARMa warns, for integer responses the binomial
   expectation is approximate.
+* Residuals from ``simulate_residuals(fit, refit=True)``: every test compares
+  the observed statistic with its distribution over the refitted data sets
+  instead (:mod:`~glmm_lib.diagnostics.refit_tests`).
 """
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ import numpy as np
 from scipy import stats
 
 from ..errors import GLMMInputError
+from . import refit_tests
 from .htest import TestResult
 from .predictor_tests import test_quantiles
 from .residuals import SimulatedResiduals, check_residuals
@@ -62,9 +66,12 @@ def simulation_p_value(simulated, observed, alternative="two.sided") -> float:
 
 
 def test_uniformity(res: SimulatedResiduals, alternative="two.sided") -> TestResult:
-    """One-sample Kolmogorov-Smirnov test of the scaled residuals against U(0, 1)."""
+    """One-sample Kolmogorov-Smirnov test of the scaled residuals against U(0, 1)
+    (refitted residuals: the KS distance against its refitted distribution)."""
     res = check_residuals(res)
     alt = _alternative(alternative)
+    if res.refitted:
+        return refit_tests.uniformity(res, alt)
     scipy_alt = {"two.sided": "two-sided"}.get(alt, alt)
     out = stats.kstest(res.scaled_residuals, "uniform", alternative=scipy_alt)
     return TestResult(float(out.statistic), float(out.pvalue),
@@ -73,10 +80,24 @@ def test_uniformity(res: SimulatedResiduals, alternative="two.sided") -> TestRes
                       alt, "D", details={"residuals": "scaled"})
 
 
-def test_dispersion(res: SimulatedResiduals, alternative="two.sided") -> TestResult:
-    """DHARMa's simulation-based dispersion test.
+def test_dispersion(res: SimulatedResiduals, alternative=None,
+                    type="DHARMa") -> TestResult:   # noqa: A002 (DHARMa's argument name)
+    """Dispersion test: simulation-based (``type="DHARMa"``), or the quick analytic
+    Pearson chi-square check (``type="PearsonChisq"``).
 
-    The statistic is the variance of the observed residuals
+    ``alternative`` defaults to ``"two.sided"``, and to ``"greater"`` for
+    ``"PearsonChisq"``.  On refitted residuals (``simulate_residuals(fit,
+    refit=True)``) the DHARMa type compares the fit's Pearson chi-square with
+    those of the refits (a parametric bootstrap, calibrated for mixed models).
+
+    ``type="PearsonChisq"``: the sum of squared Pearson residuals against a
+    chi-square distribution with the fit's residual degrees of freedom (``n``
+    minus the number of parameters); the statistic is their ratio.  Quick, but
+    for a mixed model the random effects use more degrees of freedom than their
+    variance parameters, so the ratio leans low and the check tests only for
+    overdispersion by default.
+
+    The DHARMa type, without refitting: the statistic is the variance of the observed residuals
     ``observed - mean(simulations)`` over the mean of the same variance in each
     simulated data set (residuals from the mean of the other simulations),
     so > 1 means overdispersion, < 1 underdispersion.  The p-value is the
@@ -84,12 +105,20 @@ def test_dispersion(res: SimulatedResiduals, alternative="two.sided") -> TestRes
     (:func:`simulation_p_value`; two-sided by default), so with ``n_sim``
     simulations the smallest non-zero p-value is 2 / n_sim.
 
-    For mixed models, run it on ``simulate_residuals(fit, re="conditional")``
-    too: with random effects drawn anew it has little power (see the module
-    notes).
+    For mixed models, use refitted residuals: without refitting, the test has
+    little power with random effects drawn anew and rejects correct models
+    too often with ``re="conditional"`` (see the package notes).
     """
     res = check_residuals(res)
-    alt = _alternative(alternative)
+    if type not in ("DHARMa", "PearsonChisq"):
+        raise GLMMInputError(f"type must be 'DHARMa' (simulation-based) or 'PearsonChisq', "
+                             f"not {type!r}")
+    alt = _alternative(alternative if alternative is not None else
+                       "greater" if type == "PearsonChisq" else "two.sided")
+    if type == "PearsonChisq":
+        return _pearson_chisq_dispersion(res, alt)
+    if res.refitted:
+        return refit_tests.dispersion(res, alt)
     sims, obs = res.simulated_response, res.observed_response
     s = sims.shape[1]
     centre = sims.mean(axis=1)
@@ -110,11 +139,31 @@ def test_dispersion(res: SimulatedResiduals, alternative="two.sided") -> TestRes
                       details={"observed": observed / scale, "simulated": simulated / scale})
 
 
+def _pearson_chisq_dispersion(res, alternative) -> TestResult:
+    fit = res.fit
+    if fit is None:
+        raise GLMMInputError("type='PearsonChisq' needs the fitted model: use "
+                             "simulate_residuals(fit), not residuals from bare simulations")
+    chisq = float(np.sum(np.asarray(fit.resid_pearson(), dtype=float) ** 2))
+    df = int(fit.df_resid)
+    if df < 1:
+        raise GLMMInputError(f"the fit has {df} residual degrees of freedom; the Pearson "
+                             "chi-square check needs at least one")
+    upper, lower = float(stats.chi2.sf(chisq, df)), float(stats.chi2.cdf(chisq, df))
+    p = {"greater": upper, "less": lower}.get(alternative, min(1.0, 2 * min(upper, lower)))
+    return TestResult(chisq / df, p, "Parametric dispersion test via mean Pearson-chisq "
+                      "statistic", alternative, "dispersion",
+                      parameter={"df": df}, estimate={"Pearson chi-square": chisq})
+
+
 def test_zero_inflation(res: SimulatedResiduals, alternative="two.sided") -> TestResult:
     """Observed number of zeros against the numbers in the simulations
-    (statistic: observed / mean simulated)."""
+    (statistic: observed / mean simulated); refitted residuals: observed minus
+    expected zeros against the refits'."""
     res = check_residuals(res)
     alt = _alternative(alternative)
+    if res.refitted:
+        return refit_tests.zero_inflation(res, alt)
     observed = float(np.sum(res.observed_response == 0))
     simulated = np.sum(res.simulated_response == 0, axis=0).astype(float)
     mean_sim = float(simulated.mean())
@@ -136,12 +185,15 @@ def test_outliers(res: SimulatedResiduals, alternative="two.sided", margin="both
     Under the model each observation is one with probability 1/(n_sim + 1)
     per margin, so the count is tested against Binomial(n, 2/(n_sim + 1))
     (DHARMa's ``testOutliers(type = "binomial")``).  For integer responses the
-    expectation is approximate.
+    expectation is approximate.  Refitted residuals: the count of residuals
+    outside the range of all refits', against its refitted distribution.
     """
     res = check_residuals(res)
     alt = _alternative(alternative)
     if margin not in ("both", "upper", "lower"):
         raise GLMMInputError(f"margin must be 'both', 'upper' or 'lower', not {margin!r}")
+    if res.refitted:
+        return refit_tests.outliers(res, alt, margin)
     r, n_sim = res.scaled_residuals, res.n_sim
     edge = 1.0 / (n_sim + 1)
     lower, upper = r < edge, r > 1 - edge
