@@ -73,6 +73,9 @@ class PowerJob:
     def __init__(self, truth: SpecifiedModel, term: str, method: str):
         self.truth, self.term, self.method = truth, term, method
         self.full = truth.model
+        if method == "kr" and not self.full.REML:
+            # Kenward and Roger's F test is for REML fits (pbkrtest refits so as well)
+            self.full = GLMMModel(**dict(truth.arguments, REML=True))
         self.full_start = truth.start_for(self.full)
         reduced = GLMMModel(**dict(truth.arguments, formula=drop_term(truth.formula, term)))
         self.tested = [n for n in self.full.fixed.names if n not in reduced.fixed.names]
