@@ -158,6 +158,7 @@ def _print_page(chromium, url: str, pdf_path: Path, edition: str = "student") ->
             path=str(tmp),
             format="A4",
             print_background=True,
+            tagged=True,     # a tagged PDF: headings, tables, and each figure's alt text
             margin={"top": "15mm", "bottom": "16mm", "left": "14mm", "right": "14mm"},
             display_header_footer=True,
             header_template="<span></span>",

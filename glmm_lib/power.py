@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .anova import anova
 from .errors import GLMMInputError
 from .formula import split_top_level
 from .model import GLMMModel
@@ -54,17 +55,6 @@ def drop_term(formula: str, term: str) -> str:
     if not any("|" not in p and not p.startswith("offset(") for p in kept):
         kept.insert(0, "1")
     return f"{lhs.strip()} ~ {' + '.join(kept)}"
-
-
-def _f_test_function(method):
-    import glmm_lib
-
-    anova = getattr(glmm_lib, "anova", None)
-    if anova is None:
-        raise GLMMInputError(f"method={method!r} needs the Kenward-Roger/Satterthwaite F tests "
-                             "(glmm_lib.anova with ddf=), which this glmm_lib does not have; "
-                             "use method='lrt' or 'wald'")
-    return anova
 
 
 class PowerJob:
@@ -111,7 +101,7 @@ class PowerJob:
             except np.linalg.LinAlgError:
                 return np.nan, np.nan
             return statistic, stats.chi2.sf(statistic, len(self.tested))
-        table = _f_test_function(self.method)(full, type=3, ddf=F_TEST_DDF[self.method])
+        table = anova(full, type=3, ddf=F_TEST_DDF[self.method])
         return float(table.loc[self.term, "F value"]), float(table.loc[self.term, "Pr(>F)"])
 
 
@@ -195,7 +185,6 @@ def power(model, test, method="lrt", nsim=1000, seed=None, alpha=0.05, along=Non
         if not truth.family.is_normal_linear:
             raise GLMMInputError(f"method={method!r} is an F test for gaussian (identity-link) "
                                  f"models; this one is {truth.family.name}: use 'lrt' or 'wald'")
-        _f_test_function(method)
     sizes = [None] if along is None else list(levels)
     rows, simulations = [], {}
     retried = 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import zlib
 
 import pytest
 
@@ -38,6 +39,19 @@ def test_one_handout_per_lesson(handouts, built_site):
     assert on_disk == {pdf.name for pdf in handouts.values()}
 
 
+def pdf_objects(pdf) -> bytes:
+    """The PDF's bytes with every Flate-compressed stream inflated (object streams hold the
+    structure tree of a tagged PDF)."""
+    data = pdf.read_bytes()
+    inflated = [data]
+    for match in re.finditer(rb"stream\r?\n", data):
+        try:
+            inflated.append(zlib.decompressobj().decompress(data[match.end():]))
+        except zlib.error:
+            continue
+    return b"".join(inflated)
+
+
 def test_handouts_are_a4_with_pages_and_the_title(handouts):
     for lesson, pdf in handouts.items():
         info = pdfinfo(pdf)
@@ -46,6 +60,7 @@ def test_handouts_are_a4_with_pages_and_the_title(handouts):
         assert abs(width - 595.3) < 2 and abs(height - 841.9) < 2, f"{pdf.name} is not A4: {info['Page size']}"
         text = " ".join(pdftext(pdf).split())
         assert title_of(lesson) in text
+        assert info.get("Tagged") == "yes", f"{pdf.name} is not a tagged PDF"
 
 
 def test_distributions_handout_keeps_figures_math_and_code(handouts):
@@ -61,6 +76,8 @@ def test_distributions_handout_keeps_figures_math_and_code(handouts):
     assert "α" in text and "σ" in text and "θ" in text
     assert "\\frac" not in text and "\\text{" not in text and "\\operatorname" not in text
     assert "Printable handout" not in text  # the page's link to itself is hidden in print
+    # the figures' descriptions travel with the tagged PDF as their /Alt text
+    assert b"/Alt" in pdf_objects(pdf)
 
 
 def test_lesson_pages_link_their_handouts(built_site, project):

@@ -92,13 +92,6 @@ def test_kenward_roger_power_is_the_exact_f_power():
         assert abs(row["power"] - exact) < 3 * np.sqrt(exact * (1 - exact) / nsim)
 
 
-def test_kr_without_the_f_test_module_is_a_clear_error():
-    if hasattr(gl, "anova"):
-        pytest.skip("glmm_lib has the F tests: the method runs (tested above)")
-    with pytest.raises(gl.GLMMInputError, match="Kenward-Roger"):
-        gl.power(_rcbd_model(4), test="trt", method="kr", nsim=5, seed=1, progress=False)
-
-
 def test_extended_design_is_the_larger_design():
     design = gl.designs.split_plot(main=2, sub=3, blocks=3)
     fixed = {"(Intercept)": 1.0, "mainA2": 0.5, "subS2": 0.0, "subS3": 0.2,

@@ -68,19 +68,13 @@ def test_out_at_a_folder_without_our_manifest_is_refused(tmp_path):
     assert "important.txt" in message and "--out NEW_FOLDER" in message
 
 
-def test_out_at_the_data_file_itself_is_refused(tmp_path):
+@pytest.mark.parametrize("target", ["counts.csv", "important.txt"])
+def test_out_at_a_file_is_refused(tmp_path, target):
+    """The data file itself, or another file: refused, never moved aside."""
     folder = user_folder(tmp_path)
-    data = folder / "counts.csv"
-    message = refused(tmp_path, str(data), *MODEL, "--out", str(data))
-    assert "counts.csv" in message
-    assert not list(folder.glob(".counts.csv*"))
-
-
-def test_out_at_another_file_is_refused(tmp_path):
-    folder = user_folder(tmp_path)
-    message = refused(tmp_path, str(folder / "counts.csv"), *MODEL,
-                      "--out", str(folder / "important.txt"))
-    assert "is a file, not a folder" in message
+    message = refused(tmp_path, str(folder / "counts.csv"), *MODEL, "--out", str(folder / target))
+    assert f"{target} is a file, not a folder" in message
+    assert not list(folder.glob(".*"))
 
 
 def test_a_report_with_a_users_file_added_is_refused(tmp_path):

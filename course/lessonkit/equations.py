@@ -147,51 +147,52 @@ _LINK_WORDS = {
 }
 
 
+def _var(y, expression):
+    return rf"\operatorname{{Var}}({y}) = {expression}"
+
+
+# The distribution of each family in TeX: name -> (m, y, s, trials note) -> (distribution,
+# variance line or None, legend items).  Teaching text, so it lives here and not in the
+# families (which know nothing of how a page words them).
+_DISTRIBUTIONS = {
+    "poisson": lambda m, y, s, note: (rf"\mathrm{{Poisson}}({m})", _var(y, m), []),
+    "nbinom1": lambda m, y, s, note: (
+        rf"\mathrm{{NB1}}({m},\ \phi)", _var(y, rf"{m}(1 + \phi)"),
+        [r"$\phi$ is the dispersion of the negative binomial (NB1): the variance grows "
+         r"in proportion to the mean"]),
+    "nbinom2": lambda m, y, s, note: (
+        rf"\mathrm{{NB2}}({m},\ \theta)", _var(y, rf"{m} + {m}^2/\theta"),
+        [r"$\theta$ is the size (shape) of the negative binomial (NB2): the variance "
+         r"grows with the square of the mean"]),
+    "binomial": lambda m, y, s, note: (
+        (rf"\mathrm{{Bernoulli}}({m})", None, []) if note is None else
+        (rf"\mathrm{{Binomial}}(N_{{{s}}},\ {m})", None, [note])),
+    "gaussian": lambda m, y, s, note: (
+        rf"N({m},\ \sigma^2)", None, [r"$\sigma^2$ is the residual variance"]),
+    "gamma": lambda m, y, s, note: (
+        rf"\mathrm{{Gamma}}({m},\ \sigma)", _var(y, rf"\sigma^2 {m}^2"),
+        [r"$\sigma$ is the coefficient of variation of the Gamma distribution"]),
+    "beta": lambda m, y, s, note: (
+        rf"\mathrm{{Beta}}({m},\ \phi)", _var(y, rf"{m}(1 - {m})/(1 + \phi)"),
+        [r"$\phi$ is the precision of the Beta distribution"]),
+    "t": lambda m, y, s, note: (
+        rf"t_\nu({m},\ \sigma)", None,
+        [r"$\sigma$ is the scale and $\nu$ the degrees of freedom of the t distribution"]),
+}
+_ALIASES = {"beta_family": "beta", "t_family": "t", "student_t": "t"}
+
+
 def _family_lines(family, y: str, s: str, trials_note: str | None):
     """(distribution line, variance line or None, legend items, mean symbol)."""
     name = getattr(family, "name", str(family)).lower()
-    base = getattr(family, "base", None)
+    name = _ALIASES.get(name, name)
     mean = "p" if getattr(family, "has_trials", False) else r"\mu"
     m = f"{mean}_{{{s}}}"
-    legend = []
-    variance = None
-    if name == "poisson":
-        dist = rf"\mathrm{{Poisson}}({m})"
-        variance = rf"\operatorname{{Var}}({y}) = {m}"
-    elif name == "nbinom1":
-        dist = rf"\mathrm{{NB1}}({m},\ \phi)"
-        variance = rf"\operatorname{{Var}}({y}) = {m}(1 + \phi)"
-        legend.append(r"$\phi$ is the dispersion of the negative binomial (NB1): the variance grows "
-                      r"in proportion to the mean")
-    elif name == "nbinom2":
-        dist = rf"\mathrm{{NB2}}({m},\ \theta)"
-        variance = rf"\operatorname{{Var}}({y}) = {m} + {m}^2/\theta"
-        legend.append(r"$\theta$ is the size (shape) of the negative binomial (NB2): the variance "
-                      r"grows with the square of the mean")
-    elif name == "binomial":
-        if trials_note is None:
-            dist = rf"\mathrm{{Bernoulli}}({m})"
-        else:
-            dist = rf"\mathrm{{Binomial}}(N_{{{s}}},\ {m})"
-            legend.append(trials_note)
-        variance = None
-    elif name == "gaussian":
-        dist = rf"N({m},\ \sigma^2)"
-        legend.append(r"$\sigma^2$ is the residual variance")
-    elif name == "gamma":
-        dist = rf"\mathrm{{Gamma}}({m},\ \sigma)"
-        variance = rf"\operatorname{{Var}}({y}) = \sigma^2 {m}^2"
-        legend.append(r"$\sigma$ is the coefficient of variation of the Gamma distribution")
-    elif name in ("beta", "beta_family"):
-        dist = rf"\mathrm{{Beta}}({m},\ \phi)"
-        variance = rf"\operatorname{{Var}}({y}) = {m}(1 - {m})/(1 + \phi)"
-        legend.append(r"$\phi$ is the precision of the Beta distribution")
-    elif name in ("t", "t_family", "student_t"):
-        dist = rf"t_\nu({m},\ \sigma)"
-        legend.append(r"$\sigma$ is the scale and $\nu$ the degrees of freedom of the t distribution")
-    else:
-        dist = rf"\mathrm{{{tex_text(name)}}}({m})"
-    if base is not None and hasattr(family, "mean"):
+    describe = _DISTRIBUTIONS.get(
+        name, lambda m, y, s, note: (rf"\mathrm{{{tex_text(name)}}}({m})", None, []))
+    dist, variance, legend = describe(m, y, s, trials_note)
+    legend = list(legend)
+    if getattr(family, "base", None) is not None and hasattr(family, "mean"):
         # zero-inflated: a mixture of structural zeros and the base family
         dist = rf"\pi\,\delta_0 + (1-\pi)\,{dist}"
         legend.append(r"$\pi$ is the probability of a structural zero ($\delta_0$: always 0)")

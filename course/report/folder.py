@@ -73,17 +73,17 @@ def check_report_folder(out: Path, protected=()) -> None:
     """
     out = Path(out)
     advice = "choose a new folder for the report (--out NEW_FOLDER)"
+    if out.is_symlink():
+        raise OutputFolderRefused(f"--out {out} is a link; {advice}")
+    if out.exists() and not out.is_dir():
+        raise OutputFolderRefused(f"--out {out} is a file, not a folder; {advice}")
     for path in protected:
         if _inside(path, out):
             raise OutputFolderRefused(
                 f"--out {out} contains the data file {path}; a report replaces its whole "
                 f"folder, so it never goes where its data is: {advice}")
-    if out.is_symlink():
-        raise OutputFolderRefused(f"--out {out} is a link; {advice}")
     if not out.exists():
         return
-    if not out.is_dir():
-        raise OutputFolderRefused(f"--out {out} is a file, not a folder; {advice}")
     present = files_in(out)
     if not present:
         return
