@@ -13,6 +13,7 @@ formulaic with its dotted column names quoted (:func:`for_formulaic`).
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from dataclasses import dataclass
 
@@ -135,6 +136,13 @@ def _refuse(expression, where, reason):
 
 def check_expression(expression: str, where: str = "the formula") -> ReadExpression:
     """Read ``expression`` and refuse anything but the allowed forms (see the module's text)."""
+    return _checked(str(expression), where)[0]
+
+
+@functools.lru_cache(maxsize=4096)
+def _checked(expression: str, where: str):
+    """(ReadExpression, syntax tree) of an allowed expression; cached, since a fit reads the
+    same few terms many times (the trees are only read, never changed)."""
     read = read_expression(expression)
     if not read.python.strip():
         _refuse(expression, where, "it is empty")
@@ -167,7 +175,7 @@ def check_expression(expression: str, where: str = "the formula") -> ReadExpress
                     or called not in FUNCTIONS:
                 shown = called or _shown(read, node.func)
                 _refuse(expression, where, f"{shown}() is not a function formulas may call")
-    return read
+    return read, tree
 
 
 def _shown(read: ReadExpression, node) -> str:
@@ -199,14 +207,18 @@ def _column_names(read: ReadExpression, tree) -> list:
 
 def expression_variables(expression: str) -> list:
     """Names of data columns an R-style expression uses (backticks allowed)."""
-    read = check_expression(expression, "the formula")
-    return _column_names(read, ast.parse(read.python.strip(), mode="eval"))
+    return list(_variables(str(expression)))
+
+
+@functools.lru_cache(maxsize=4096)
+def _variables(expression: str) -> tuple:
+    read, tree = _checked(expression, "the formula")
+    return tuple(_column_names(read, tree))
 
 
 def evaluate_expression(expression: str, data):
     """Evaluate an R-style arithmetic expression on a data frame's columns."""
-    read = check_expression(expression, "the formula")
-    tree = ast.parse(read.python.strip(), mode="eval")
+    read, tree = _checked(str(expression), "the formula")
     namespace = {}
     called = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
     for node in ast.walk(tree):
@@ -234,6 +246,7 @@ def _identity(x):
     return x
 
 
+@functools.lru_cache(maxsize=4096)
 def for_formulaic(expression: str) -> str:
     """``expression`` checked, then written for formulaic: R's dotted column names in
     backticks (formulaic would read ``total.fruits`` as an attribute) and R's ``factor()``
