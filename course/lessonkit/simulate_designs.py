@@ -124,15 +124,7 @@ def simulate_rcbd(treatments, n_blocks: int = 3, *, family: str = "gaussian",
     tau = np.array([effects[t] for t in names])
     eta = intercept + tau[None, :] + u[:, None]                    # block x treatment
     mu = _inverse_link(family, eta)
-    if family == "gaussian":
-        y = rng.normal(mu, dispersion)
-    elif family == "beta":
-        y = rng.beta(mu * dispersion, (1 - mu) * dispersion)
-        # a draw can round to exactly 0 or 1 in floating point; keep it inside (0, 1)
-        y = np.clip(y, 1e-9, 1 - 1e-9)
-    else:
-        shape = 1.0 / dispersion**2
-        y = rng.gamma(shape, mu / shape)
+    y = _DRAWS[family](rng, mu, dispersion)
     frame = pd.DataFrame({
         block: pd.Categorical(np.repeat(blocks, len(names)), categories=blocks),
         treatment: pd.Categorical(np.tile(names, n_blocks), categories=names),
@@ -146,6 +138,23 @@ def simulate_rcbd(treatments, n_blocks: int = 3, *, family: str = "gaussian",
         "columns": {"response": response, "treatment": treatment, "block": block},
     }
     return frame
+
+
+def _beta_draw(rng, mu, phi):
+    # a draw can round to exactly 0 or 1 in floating point; keep it inside (0, 1)
+    return np.clip(rng.beta(mu * phi, (1 - mu) * phi), 1e-9, 1 - 1e-9)
+
+
+# how each of the simulator's families draws a response from its mean and dispersion
+_DRAWS = {
+    "gaussian": lambda rng, mu, sigma: rng.normal(mu, sigma),
+    "beta": _beta_draw,
+    "gamma": lambda rng, mu, cv: rng.gamma(1.0 / cv**2, mu * cv**2),
+}
+# exp(E(log y)) / E(y): for a Gamma with shape k = 1/cv^2, exp(digamma(k) - log(k))
+_GEOMETRIC_MEAN_FACTOR = {
+    "gamma": lambda cv: np.exp(special.digamma(1.0 / cv**2) - np.log(1.0 / cv**2)),
+}
 
 
 def rcbd_treatment_means(treatments, *, family: str = "gaussian", intercept: float = 0.0,
@@ -168,9 +177,8 @@ def rcbd_treatment_means(treatments, *, family: str = "gaussian", intercept: flo
     eta = intercept + np.array(list(effects.values()))
     out = pd.DataFrame({"eta": eta, "mean": scale * _inverse_link(family, eta)},
                        index=pd.Index(list(effects), name=treatment))
-    if family == "gamma":
-        k = 1.0 / dispersion**2
-        out["exp_mean_log"] = out["mean"] * np.exp(special.digamma(k) - np.log(k))
+    if family in _GEOMETRIC_MEAN_FACTOR:
+        out["exp_mean_log"] = out["mean"] * _GEOMETRIC_MEAN_FACTOR[family](dispersion)
     return out
 
 
