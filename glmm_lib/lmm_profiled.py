@@ -46,6 +46,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import stacked
+from .blocks import ELIMINATE_FROM
 from .errors import GLMMInputError
 from .laplace import InnerModeError, LaplaceObjective, ModeState
 from .lmm_crossprod import CrossProducts
@@ -62,7 +63,19 @@ def applies(model) -> bool:
     designs = model.aux_designs
     if len(designs) != 1 or not all(d.shape[1] == 1 and np.all(d == 1.0) for d in designs.values()):
         return False
+    if _largest_block(model.random_effects) >= ELIMINATE_FROM:
+        # crossed factors coupling many levels: the cross-products here would be one dense
+        # block; the general objective factors it by elimination (``elimination.py``)
+        return False
     return all(_scales_with_sds(model, k) for k in range(len(model.random_effects.terms)))
+
+
+def _largest_block(re) -> int:
+    """The size of the largest connected block of Z'Z."""
+    if len(re.terms) == 1:
+        return re.terms[0].size
+    comp_of_col, _ = CrossProducts._components(re)
+    return int(np.bincount(comp_of_col).max())
 
 
 def _scales_with_sds(model, k):
