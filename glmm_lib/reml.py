@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .differences import central_jacobian
 from .laplace import InnerModeError, LaplaceObjective, ModeState
 
 
@@ -36,13 +37,7 @@ def reml_beta_covariance(gls_beta, params, beta_cov, cov_params, step=1e-5):
     differences of the GLS solution ``gls_beta(params)``).  With balanced data J is ~0."""
     if not np.all(np.isfinite(cov_params)):
         return beta_cov
-    jac = np.empty((beta_cov.shape[0], params.size))
-    for k in range(params.size):
-        h = step * max(1.0, abs(params[k]))
-        up, down = params.copy(), params.copy()
-        up[k] += h
-        down[k] -= h
-        jac[:, k] = (gls_beta(up) - gls_beta(down)) / (2 * h)
+    jac = central_jacobian(gls_beta, params, step)
     return beta_cov + jac @ cov_params @ jac.T
 
 

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .differences import central_jacobian
 from .errors import GLMMInputError
 from .formula import evaluate_expression
 from .objectives import make_objective
@@ -268,14 +269,7 @@ class GLMMResults:
                 u[off: off + t.n_levels * t.size] = (block @ lam.T).ravel()
             return u
 
-        jac = np.empty((re.q, p.size))
-        for k in range(p.size):
-            h = step * max(1.0, abs(p[k]))
-            up, down = p.copy(), p.copy()
-            up[k] += h
-            down[k] -= h
-            jac[:, k] = (u_of(up) - u_of(down)) / (2 * h)
-        return jac
+        return central_jacobian(u_of, p, step)
 
     def ranef(self, cond_var="joint") -> dict:
         """Conditional modes per grouping factor: {group: DataFrame(level x term)} with
