@@ -60,7 +60,7 @@ def test_handouts_are_a4_with_pages_and_the_title(handouts):
         assert abs(width - 595.3) < 2 and abs(height - 841.9) < 2, f"{pdf.name} is not A4: {info['Page size']}"
         text = " ".join(pdftext(pdf).split())
         assert title_of(lesson) in text
-        assert info.get("Tagged") == "yes", f"{pdf.name} is not a tagged PDF"
+        assert info.get("Tagged", "").strip() == "yes", f"{pdf.name} is not a tagged PDF"
 
 
 def test_distributions_handout_keeps_figures_math_and_code(handouts):
