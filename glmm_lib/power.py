@@ -8,7 +8,8 @@ from a model with given effects.
 
 ``model`` is a ``gl.specify`` model or a fit (at its estimates, ``effect`` changing
 some of them).  ``along``/``levels`` extend the data to each number of levels of a
-grouping factor (``SpecifiedModel.extended``).  Tests of the term ``test`` (a term of
+grouping factor (``SpecifiedModel.extended``; for a factor nested in treatments, such as
+subjects, the number within each treatment group).  Tests of the term ``test`` (a term of
 the fixed-effects formula as written):
 
 * ``"lrt"``: likelihood ratio against the model without the term, chi-square p-value;

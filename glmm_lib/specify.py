@@ -147,7 +147,10 @@ class SpecifiedModel:
         """The same model on data with ``n_levels`` levels of the factor ``along``: its
         first levels kept, or its levels copied in turn (as simr's ``extend``); a copy's
         labels get a suffix, as do those of every factor nested in ``along`` (plots in
-        blocks), so that copied units are new units."""
+        blocks), so that copied units are new units.  When ``along`` is itself nested in
+        factors (subjects in treatment groups), ``n_levels`` is the number within each
+        combination of them: every group keeps or copies its own units, so no group is
+        lost."""
         data = self.model.frame.data
         if along not in data.columns:
             raise GLMMInputError(f"along={along!r} is not a column of the model's data; the "
@@ -155,18 +158,20 @@ class SpecifiedModel:
         if isinstance(n_levels, bool) or not isinstance(n_levels, (int, np.integer)) or n_levels < 2:
             raise GLMMInputError(f"levels of {along!r} must be integers >= 2, got {n_levels!r}")
         factor = data[along].astype(str)
-        levels = list(pd.unique(factor))
         nested = [c for c in data.columns if c != along and _nested_in(data[c], factor)]
+        groups = _groups_containing(data, along, factor, nested)
         pieces, rows = [], []
-        for k in range(n_levels):
-            source, copy_number = levels[k % len(levels)], k // len(levels)
-            where = np.flatnonzero(factor.to_numpy() == source)
-            piece = data.iloc[where].copy()
-            if copy_number:
-                for column in [along] + nested:
-                    piece[column] = piece[column].astype(str) + f"_{copy_number + 1}"
-            pieces.append(piece)
-            rows.append(where)
+        for group in pd.unique(groups):
+            levels = list(pd.unique(factor[groups == group]))
+            for k in range(n_levels):
+                source, copy_number = levels[k % len(levels)], k // len(levels)
+                where = np.flatnonzero(factor.to_numpy() == source)
+                piece = data.iloc[where].copy()
+                if copy_number:
+                    for column in [along] + nested:
+                        piece[column] = piece[column].astype(str) + f"_{copy_number + 1}"
+                pieces.append(piece)
+                rows.append(where)
         rows = np.concatenate(rows)
         new_data = pd.concat(pieces, ignore_index=True)
         for column in [along] + nested:
@@ -183,12 +188,29 @@ class SpecifiedModel:
                 f"{self.model.nobs} rows>")
 
 
+def _is_numeric(column):
+    return pd.api.types.is_numeric_dtype(column) and not isinstance(column.dtype, pd.CategoricalDtype)
+
+
 def _nested_in(column, factor):
     """Is every level of this (non-numeric) column within a single level of ``factor``?"""
-    if pd.api.types.is_numeric_dtype(column) and not isinstance(column.dtype, pd.CategoricalDtype):
+    if _is_numeric(column):
         return False
     pairs = pd.DataFrame({"c": column.astype(str).to_numpy(), "f": factor.to_numpy()})
     return bool((pairs.groupby("c")["f"].nunique() == 1).all()) and pairs["c"].nunique() > 1
+
+
+def _groups_containing(data, along, factor, nested):
+    """Each row's group: its levels of the factors that ``along`` is nested in (the
+    treatment of a subject), one group when there are none.  Factors nested in
+    ``along`` (its own units relabelled) and numeric columns are not groups."""
+    containing = [c for c in data.columns
+                  if c != along and c not in nested and not _is_numeric(data[c])
+                  and data[c].astype(str).nunique() < factor.nunique()
+                  and _nested_in(factor, data[c].astype(str))]
+    if not containing:
+        return np.zeros(len(data), dtype=int)
+    return pd.factorize(pd.MultiIndex.from_frame(data[containing].astype(str)))[0]
 
 
 # ---- parameter values from their natural scale --------------------------------------

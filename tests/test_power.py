@@ -92,12 +92,16 @@ def test_kenward_roger_power_is_the_exact_f_power():
         assert abs(row["power"] - exact) < 3 * np.sqrt(exact * (1 - exact) / nsim)
 
 
-def test_extended_design_is_the_larger_design():
-    design = gl.designs.split_plot(main=2, sub=3, blocks=3)
+def _split_plot_model(blocks):
+    design = gl.designs.split_plot(main=2, sub=3, blocks=blocks)
     fixed = {"(Intercept)": 1.0, "mainA2": 0.5, "subS2": 0.0, "subS3": 0.2,
              "mainA2:subS2": 0.0, "mainA2:subS3": 0.0}
-    small = gl.specify("y ~ main * sub + (1|block) + (1|wholeplot)", data=design, fixed=fixed,
-                       sd={"block": 1.0, "wholeplot": 0.5}, dispersion=1.0)
+    return gl.specify("y ~ main * sub + (1|block) + (1|wholeplot)", data=design, fixed=fixed,
+                      sd={"block": 1.0, "wholeplot": 0.5}, dispersion=1.0)
+
+
+def test_extended_design_is_the_larger_design():
+    small = _split_plot_model(3)
     data = small.extended("block", 7).model.frame.data
     fresh = gl.designs.split_plot(main=2, sub=3, blocks=7)
     assert data["block"].nunique() == 7 and len(data) == len(fresh)
@@ -210,3 +214,35 @@ def test_power_command_line(tmp_path, capsys):
     spec.write_text("formula: y ~ trt\nfixed: {}\ntest: trt\n")
     with pytest.raises(UsageError, match="design"):
         cmd_power(parser.parse_args(["power", str(spec), "-q"]))
+
+
+def _repeated_measures_model(subjects):
+    design = gl.designs.repeated_measures(treatments=["A", "B", "C"], subjects=subjects, times=3)
+    return gl.specify("y ~ trt + (1|subject)", data=design, family="poisson",
+                      fixed={"(Intercept)": 1.0, "trtB": 0.3, "trtC": 0.6}, sd={"subject": 0.4})
+
+
+@pytest.mark.parametrize("subjects, n", [(4, 6), (4, 2), (2, 5)])
+def test_extending_along_subjects_nested_in_treatments_extends_every_group(subjects, n):
+    data = _repeated_measures_model(subjects).extended("subject", n).model.frame.data
+    fresh = gl.designs.repeated_measures(treatments=["A", "B", "C"], subjects=n, times=3)
+    assert len(data) == len(fresh)
+    per_group = data.groupby("trt", observed=True)["subject"].nunique()
+    assert list(per_group.index) == ["A", "B", "C"] and (per_group == n).all()
+    assert data["subject"].nunique() == 3 * n          # copied subjects are new subjects
+    assert (data.groupby("subject", observed=True).size() == 3).all()
+    assert (data.groupby("subject", observed=True)["trt"].nunique() == 1).all()
+
+
+def test_extending_the_whole_plots_of_a_split_plot_extends_every_cell():
+    data = _split_plot_model(2).extended("wholeplot", 3).model.frame.data
+    assert len(data) == 2 * 2 * 3 * 3
+    assert (data.groupby(["block", "main"], observed=True)["wholeplot"].nunique() == 3).all()
+
+
+def test_power_along_subjects_nested_in_treatments_runs():
+    curve = gl.power(_repeated_measures_model(2), test="trt", nsim=3, seed=1, along="subject",
+                     levels=[2, 4], workers=1, progress=False)
+    assert list(curve["subject"]) == [2, 4]
+    assert (curve["nsim"] == 3).all() and (curve["failed"] == 0).all()
+    assert curve["power"].between(0, 1).all()
