@@ -145,7 +145,7 @@ class PowerCurve(pd.DataFrame):
         if target is not None:
             ax.axhline(target, color="grey", linestyle="--", linewidth=1)
         ax.set_ylim(0, 1.02)
-        ax.set_xlabel(f"number of levels of {along}" if along else "")
+        ax.set_xlabel(f"levels of {along} (within each group it is nested in)" if along else "")
         ax.set_ylabel(f"power ({self.attrs['method']} test of {self.attrs['test']})")
         return ax
 
