@@ -149,6 +149,7 @@ def test_lesson_data_reads_a_relative_path_from_the_repository(tmp_path, monkeyp
 
 
 def test_figures_draw():
+    plt.close("all")     # figures another test in this worker left open are not counted
     df = gl.datasets.load("beall_webworms")
     sw = gl.datasets.load("swine_weights")
     figures.plot_rcbd(df, "y", "trt", "block")
