@@ -30,7 +30,8 @@ from glmm_lib.errors import GLMMInputError
 
 __all__ = ["plot_rcbd", "plot_proportions", "cell_moments", "plot_mean_variance", "plot_pooling",
            "plot_group_effects", "plot_estimates", "plot_swine_design", "plot_profiles",
-           "plot_correlations"]
+           "plot_correlations", "legible_fontsize", "plot_design_hierarchy",
+           "describe_design_hierarchy"]
 
 
 def _axes(ax, figsize=(7.0, 3.4)):
@@ -382,3 +383,83 @@ def plot_correlations(matrices: dict, labels=None, vmin: float = 0.0):
         ax.set_title(name, fontsize="small")
     fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.7, label="correlation")
     return fig
+
+
+#: Width in pixels of a figure on a phone (a 390 px screen less the page's margins) and the
+#: height of the page's body text there: a figure's text is legible when it is at least that.
+PHONE_FIGURE_PX = 358
+BODY_TEXT_PX = 16
+
+
+def legible_fontsize(fig_width_inches: float, dpi: float = 100.0) -> float:
+    """Font size in points that shows at least as large as body text when a figure
+    ``fig_width_inches`` wide (at ``dpi``) is scaled down to a phone's width."""
+    scale = PHONE_FIGURE_PX / (fig_width_inches * dpi)
+    return BODY_TEXT_PX / scale * 72.0 / dpi
+
+
+def plot_design_hierarchy(fields: int = 2, blocks: int = 2, treatments=("A", "B"),
+                          plants: int = 3):
+    """The levels of a field experiment as a tree: ``fields`` fields, each with ``blocks``
+    blocks, each block one plot of every treatment (in a randomized order), each plot
+    ``plants`` measured plants. A plot shows its treatment as a letter and a marker shape,
+    so that no level or treatment is told by colour alone. Returns the Figure."""
+    import matplotlib.pyplot as plt
+
+    treatments = [str(t) for t in treatments]
+    if min(fields, blocks, plants) < 1 or not treatments:
+        raise GLMMInputError("a design needs at least one field, block, treatment and plant")
+    width = 5.0
+    size = legible_fontsize(width)
+    fig, ax = plt.subplots(figsize=(width, 3.6))
+    n_plots = fields * blocks * len(treatments)
+    plot_x = np.linspace(0.0, 1.0, n_plots)
+    spacing = plot_x[1] - plot_x[0] if n_plots > 1 else 1.0
+    rows = {"field": 3.0, "block": 2.0, "plot": 1.0, "plant": 0.0}
+    shapes = "osD^vP*X"
+    rng = np.random.default_rng(2024)  # a fixed randomization: the drawing is the same each time
+    edge = dict(color="0.45", lw=1.0, zorder=1)
+    for f in range(fields):
+        block_xs = []
+        for b in range(blocks):
+            first = (f * blocks + b) * len(treatments)
+            xs = plot_x[first:first + len(treatments)]
+            bx = xs.mean()
+            block_xs.append(bx)
+            for k, t in enumerate(rng.permutation(len(treatments))):
+                ax.plot([bx, xs[k]], [rows["block"], rows["plot"]], **edge)
+                ax.plot(xs[k], rows["plot"], shapes[t % len(shapes)], ms=size * 1.6, mfc="white",
+                        mec=f"C{t}", mew=2, zorder=2)
+                ax.text(xs[k], rows["plot"], treatments[t], ha="center", va="center",
+                        fontsize=size, weight="bold", zorder=3)
+                px = xs[k] + spacing * 0.3 * np.linspace(-1, 1, plants) if plants > 1 else [xs[k]]
+                for x in px:
+                    ax.plot([xs[k], x], [rows["plot"], rows["plant"]], **edge)
+                ax.plot(px, np.full(len(px), rows["plant"]), "o", ms=size * 0.35, color="0.2",
+                        zorder=2)
+            ax.plot(bx, rows["block"], "s", ms=size * 1.6, mfc="0.92", mec="0.2", zorder=2)
+            ax.text(bx, rows["block"], str(f * blocks + b + 1), ha="center", va="center",
+                    fontsize=size, zorder=3)
+        fx = float(np.mean(block_xs))
+        for bx in block_xs:
+            ax.plot([fx, bx], [rows["field"], rows["block"]], **edge)
+        ax.text(fx, rows["field"], f"field {f + 1}", ha="center", va="center", fontsize=size,
+                bbox=dict(boxstyle="round", fc="0.92", ec="0.2"), zorder=3)
+    for name, y in rows.items():
+        ax.text(-0.1, y, name, ha="right", va="center", fontsize=size, style="italic")
+    ax.set_xlim(-0.1 - 0.03, 1.0 + spacing)
+    ax.set_ylim(-0.4, 3.4)
+    ax.axis("off")
+    fig.subplots_adjust(left=0.2, right=0.98, top=0.98, bottom=0.02)
+    return fig
+
+
+def describe_design_hierarchy(fields: int = 2, blocks: int = 2, treatments=("A", "B"),
+                              plants: int = 3) -> str:
+    """The alt text of :func:`plot_design_hierarchy` with the same arguments."""
+    treatments = [str(t) for t in treatments]
+    return (f"A tree of the levels of a field experiment: {fields} fields at the top, each "
+            f"split into {blocks} blocks; every block holds one plot of each treatment "
+            f"({', '.join(treatments)}) in a random order, and every plot holds {plants} "
+            f"measured plants at the bottom. Treatments are applied to plots; plants are "
+            f"measured within them.")
