@@ -27,10 +27,11 @@ import numpy as np
 import pandas as pd
 
 from glmm_lib.errors import GLMMInputError
+from glmm_lib.legible_text import legible_fontsize
 
 __all__ = ["plot_rcbd", "plot_proportions", "cell_moments", "plot_mean_variance", "plot_pooling",
            "plot_group_effects", "plot_estimates", "plot_swine_design", "plot_profiles",
-           "plot_correlations", "legible_fontsize", "plot_design_hierarchy",
+           "plot_correlations", "plot_design_hierarchy",
            "describe_design_hierarchy"]
 
 
@@ -354,18 +355,26 @@ def plot_profiles(data: pd.DataFrame, response: str, time: str, subject: str, pa
     return fig
 
 
+def _correlation_label(value: float) -> str:
+    """A correlation in three characters (".85", "-.3", "1"), short enough to print at a
+    phone-legible size inside a cell of the map."""
+    if value >= 0.995:
+        return "1"
+    text = f"{value:.2f}"
+    return text.replace("0.", ".", 1)
+
+
 def plot_correlations(matrices: dict, labels=None, vmin: float = 0.0):
-    """Correlation maps of several covariance matrices (``{name: matrix}``), three
-    to a row, each cell labelled with its value. Returns the Figure."""
+    """Correlation maps of several covariance matrices (``{name: matrix}``), one to a row
+    (side by side they would be too small to read on a phone), each cell labelled with its
+    value, all text at least body-text size at phone width. Returns the Figure."""
     import matplotlib.pyplot as plt
 
     names = list(matrices)
-    ncols = min(3, len(names))
-    nrows = -(-len(names) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(2.5 * ncols + 0.9, 2.6 * nrows),
-                             squeeze=False)
-    for ax in axes.ravel()[len(names):]:
-        ax.set_axis_off()
+    width = 4.6
+    size = legible_fontsize(width)
+    fig, axes = plt.subplots(len(names), 1, figsize=(width, 3.4 * len(names)), squeeze=False,
+                             layout="constrained")
     image = None
     for ax, name in zip(axes.ravel(), names):
         cov = np.asarray(matrices[name], float)
@@ -375,27 +384,16 @@ def plot_correlations(matrices: dict, labels=None, vmin: float = 0.0):
         m = corr.shape[0]
         for i in range(m):
             for j in range(m):
-                ax.text(j, i, f"{corr[i, j]:.2f}", ha="center", va="center", fontsize=6.5,
-                        color="white" if corr[i, j] > 0.6 * (1 + vmin) else "black")
+                ax.text(j, i, _correlation_label(corr[i, j]), ha="center", va="center",
+                        fontsize=size, color="white" if corr[i, j] > 0.6 * (1 + vmin) else "black")
         ticks = labels if labels is not None else range(1, m + 1)
-        ax.set_xticks(range(m), [str(t) for t in ticks], fontsize="x-small")
-        ax.set_yticks(range(m), [str(t) for t in ticks], fontsize="x-small")
-        ax.set_title(name, fontsize="small")
-    fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.7, label="correlation")
+        ax.set_xticks(range(m), [str(t) for t in ticks], fontsize=size, rotation=90)
+        ax.set_yticks(range(m), [str(t) for t in ticks], fontsize=size)
+        ax.set_title(name, fontsize=size)
+    bar = fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.6)
+    bar.set_label("correlation", fontsize=size)
+    bar.ax.tick_params(labelsize=size)
     return fig
-
-
-#: Width in pixels of a figure on a phone (a 390 px screen less the page's margins) and the
-#: height of the page's body text there: a figure's text is legible when it is at least that.
-PHONE_FIGURE_PX = 358
-BODY_TEXT_PX = 16
-
-
-def legible_fontsize(fig_width_inches: float, dpi: float = 100.0) -> float:
-    """Font size in points that shows at least as large as body text when a figure
-    ``fig_width_inches`` wide (at ``dpi``) is scaled down to a phone's width."""
-    scale = PHONE_FIGURE_PX / (fig_width_inches * dpi)
-    return BODY_TEXT_PX / scale * 72.0 / dpi
 
 
 def plot_design_hierarchy(fields: int = 2, blocks: int = 2, treatments=("A", "B"),
