@@ -10,8 +10,15 @@ and save with ``fig.savefig(path)``.
 As in DHARMa, a test result drawn in the signal colour is significant at 0.05,
 black is not; the words ("significant", "n.s.") and, for boxes, a hatching say
 it too, so that no reader depends on telling the colours apart.
+
+Every text (titles, axis and tick labels, test results) is sized from the
+figure's width (:mod:`glmm_lib.legible_text`) and wrapped to its panel, so that
+it stays at least as large as the page's body text when a page shows the
+figure at a phone's width.
 """
 from __future__ import annotations
+
+import textwrap
 
 import numpy as np
 import pandas as pd
@@ -19,6 +26,7 @@ import pandas as pd
 from . import diagnostics as dg
 from .diagnostics.residuals import check_residuals
 from .errors import GLMMInputError
+from .legible_text import legible_fontsize
 
 __all__ = ["plot_qq", "plot_residuals", "plot_residuals_by", "plot_diagnostics"]
 
@@ -36,6 +44,35 @@ def _new_axes(ax, figsize=(5.5, 5.0)):
     return ax
 
 
+def _panel_width(ax) -> float:
+    """Width in inches of the figure's column that holds ``ax``."""
+    spec = ax.get_subplotspec()
+    columns = spec.get_gridspec().ncols if spec is not None else 1
+    return ax.figure.get_figwidth() / columns
+
+
+def _text_size(ax) -> float:
+    """Font size of every text of ``ax``: body-text size at phone width, counted per
+    column, so that a panel of a wide multi-column figure keeps a sensible size."""
+    return legible_fontsize(_panel_width(ax))
+
+
+def _wrap(text: str, ax, size: float) -> str:
+    """``text`` with each line wrapped to the width of ``ax`` (about 80 % of its column)
+    at ``size`` points (an average character is about 0.6 em wide)."""
+    chars = max(16, int(0.8 * _panel_width(ax) * 72 / (0.6 * size)))
+    return "\n".join(textwrap.fill(line, chars) for line in text.split("\n"))
+
+
+def _label(ax, title, xlabel, ylabel, title_color="black"):
+    """Title, axis labels and tick labels of ``ax`` at the legible size."""
+    size = _text_size(ax)
+    ax.set_title(_wrap(title, ax, size), fontsize=size, color=title_color)
+    ax.set_xlabel(_wrap(xlabel, ax, size), fontsize=size)
+    ax.set_ylabel(ylabel, fontsize=size)
+    ax.tick_params(labelsize=size)
+
+
 def _p_text(p):
     if not np.isfinite(p):
         return "NA"
@@ -46,7 +83,7 @@ def _legend_block(ax, label, result, x, y, ha, va):
     p = result.p_value
     significant = bool(np.isfinite(p) and p < 0.05)
     text = f"{label}: p = {_p_text(p)}\nDeviation {'significant' if significant else 'n.s.'}"
-    ax.text(x, y, text, transform=ax.transAxes, ha=ha, va=va, fontsize=9,
+    ax.text(x, y, text, transform=ax.transAxes, ha=ha, va=va, fontsize=_text_size(ax),
             color=SIGNAL if significant else "black", zorder=5,
             bbox=dict(boxstyle="round,pad=0.25", facecolor="white", edgecolor="none", alpha=0.8))
 
@@ -65,9 +102,7 @@ def plot_qq(res, ax=None, tests=True):
                s=18, linewidths=0.7, alpha=max(0.25, min(1.0, 300 / n)), zorder=2)
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
-    ax.set_xlabel("Expected")
-    ax.set_ylabel("Observed")
-    ax.set_title("QQ plot residuals")
+    _label(ax, "QQ plot residuals", "Expected", "Observed")
     if tests:
         _legend_block(ax, "KS test", dg.test_uniformity(res), 0.03, 0.97, "left", "top")
         _legend_block(ax, "Dispersion test", dg.test_dispersion(res), 0.5, 0.5, "center",
@@ -156,13 +191,12 @@ def plot_residuals(res, ax=None, predictor=None, rank=True, quantreg=True,
             title += "\nNo significant problems detected"
         else:
             title += "\nQuantile regression failed"
-    ax.set_title(title, color=title_color, fontsize=10)
     ax.set_ylim(-0.02, 1.02)
     ax.set_yticks([0, *quantiles, 1])
     if rank:
         ax.set_xlim(-0.02, 1.02)
-    ax.set_xlabel(f"{xlabel} (rank transformed)" if rank else xlabel)
-    ax.set_ylabel("Scaled residual")
+    _label(ax, title, f"{xlabel} (rank transformed)" if rank else xlabel, "Scaled residual",
+           title_color)
     return ax
 
 
@@ -200,7 +234,7 @@ def plot_residuals_by(res, column_or_values, ax=None, xlabel=None, rank=True):
         values = pd.Categorical([f"{v:.3g}" for v in x],
                                 categories=list(dict.fromkeys(f"{v:.3g}" for v in uniq)))
 
-    ax = _new_axes(ax, figsize=(max(5.5, 0.45 * _n_levels(values) + 2), 5.0))
+    ax = _new_axes(ax, figsize=(5.5, 6.0))
     cat = dg.test_categorical(res, values)
     levels = cat.details["levels"]
     groups = cat.details["residuals_by_level"]
@@ -222,39 +256,35 @@ def plot_residuals_by(res, column_or_values, ax=None, xlabel=None, rank=True):
         ax.axhline(q, color="black", ls="--", lw=0.8, zorder=0)
     ax.set_xticks(np.arange(1, len(keep) + 1))
     many = len(keep) > 8
-    ax.set_xticklabels([str(levels[i]) for i in keep], rotation=45 if many else 0,
-                       ha="right" if many else "center")
+    ax.set_xticklabels([str(levels[i]) for i in keep], rotation=90 if many else 0)
     lev_sig = cat.significant
     title = ("Within-group deviations from uniformity "
              + ("significant (red)" if any_bad else "n.s.")
              + "\nLevene test for homogeneity of variance "
              + (f"significant (p = {_p_text(cat.p_value)})" if lev_sig else "n.s."))
-    ax.set_title(title, fontsize=10, color=SIGNAL if (any_bad or lev_sig) else "black")
     ax.set_ylim(-0.02, 1.02)
     ax.set_yticks([0, *_QUANTILES, 1])
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel("Scaled residual")
+    _label(ax, title, xlabel, "Scaled residual", SIGNAL if (any_bad or lev_sig) else "black")
     return ax
 
 
-def _n_levels(values):
-    return pd.Series(values).nunique()
-
-
-def plot_diagnostics(res, title=None, figsize=(11, 5.0)):
-    """The two-panel figure of DHARMa's ``plot()``: the uniform QQ plot with
-    its tests (left) and residuals against the rank-transformed prediction
-    with quantile curves (right).  Returns the Figure."""
+def plot_diagnostics(res, title=None, figsize=(5.5, 11.0)):
+    """The two-panel figure of DHARMa's ``plot()``: the uniform QQ plot with its tests
+    and residuals against the rank-transformed prediction with quantile curves, one
+    above the other (side by side when ``figsize`` is wider than tall: then the text
+    is sized for each half). Returns the Figure."""
     import matplotlib.pyplot as plt
 
     res = check_residuals(res)
-    fig, (left, right) = plt.subplots(1, 2, figsize=figsize)
-    plot_qq(res, ax=left)
-    plot_residuals(res, ax=right)
+    side_by_side = figsize[0] > figsize[1]
+    fig, (first, second) = plt.subplots(1 if side_by_side else 2, 2 if side_by_side else 1,
+                                        figsize=figsize, layout="constrained")
+    plot_qq(res, ax=first)
+    plot_residuals(res, ax=second)
     if title is None:
         what = f"{res.family} fit, " if res.family else ""
         title = (f"Simulated (DHARMa) residuals: {what}{res.n_sim} simulations, "
                  f"random effects {'drawn anew' if res.re == 'new' else res.re}")
-    fig.suptitle(title, fontsize=11)
-    fig.tight_layout()
+    size = _text_size(first)
+    fig.suptitle(_wrap(title, first, size) if not side_by_side else title, fontsize=size)
     return fig

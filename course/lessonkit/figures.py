@@ -27,10 +27,12 @@ import numpy as np
 import pandas as pd
 
 from glmm_lib.errors import GLMMInputError
+from glmm_lib.legible_text import legible_fontsize
 
 __all__ = ["plot_rcbd", "plot_proportions", "cell_moments", "plot_mean_variance", "plot_pooling",
            "plot_group_effects", "plot_estimates", "plot_swine_design", "plot_profiles",
-           "plot_correlations"]
+           "plot_correlations", "plot_design_hierarchy",
+           "describe_design_hierarchy"]
 
 
 def _axes(ax, figsize=(7.0, 3.4)):
@@ -353,18 +355,26 @@ def plot_profiles(data: pd.DataFrame, response: str, time: str, subject: str, pa
     return fig
 
 
+def _correlation_label(value: float) -> str:
+    """A correlation in three characters (".85", "-.3", "1"), short enough to print at a
+    phone-legible size inside a cell of the map."""
+    if value >= 0.995:
+        return "1"
+    text = f"{value:.2f}"
+    return text.replace("0.", ".", 1)
+
+
 def plot_correlations(matrices: dict, labels=None, vmin: float = 0.0):
-    """Correlation maps of several covariance matrices (``{name: matrix}``), three
-    to a row, each cell labelled with its value. Returns the Figure."""
+    """Correlation maps of several covariance matrices (``{name: matrix}``), one to a row
+    (side by side they would be too small to read on a phone), each cell labelled with its
+    value, all text at least body-text size at phone width. Returns the Figure."""
     import matplotlib.pyplot as plt
 
     names = list(matrices)
-    ncols = min(3, len(names))
-    nrows = -(-len(names) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(2.5 * ncols + 0.9, 2.6 * nrows),
-                             squeeze=False)
-    for ax in axes.ravel()[len(names):]:
-        ax.set_axis_off()
+    width = 4.6
+    size = legible_fontsize(width)
+    fig, axes = plt.subplots(len(names), 1, figsize=(width, 3.4 * len(names)), squeeze=False,
+                             layout="constrained")
     image = None
     for ax, name in zip(axes.ravel(), names):
         cov = np.asarray(matrices[name], float)
@@ -374,11 +384,80 @@ def plot_correlations(matrices: dict, labels=None, vmin: float = 0.0):
         m = corr.shape[0]
         for i in range(m):
             for j in range(m):
-                ax.text(j, i, f"{corr[i, j]:.2f}", ha="center", va="center", fontsize=6.5,
-                        color="white" if corr[i, j] > 0.6 * (1 + vmin) else "black")
+                ax.text(j, i, _correlation_label(corr[i, j]), ha="center", va="center",
+                        fontsize=size, color="white" if corr[i, j] > 0.6 * (1 + vmin) else "black")
         ticks = labels if labels is not None else range(1, m + 1)
-        ax.set_xticks(range(m), [str(t) for t in ticks], fontsize="x-small")
-        ax.set_yticks(range(m), [str(t) for t in ticks], fontsize="x-small")
-        ax.set_title(name, fontsize="small")
-    fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.7, label="correlation")
+        ax.set_xticks(range(m), [str(t) for t in ticks], fontsize=size, rotation=90)
+        ax.set_yticks(range(m), [str(t) for t in ticks], fontsize=size)
+        ax.set_title(name, fontsize=size)
+    bar = fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.6)
+    bar.set_label("correlation", fontsize=size)
+    bar.ax.tick_params(labelsize=size)
     return fig
+
+
+def plot_design_hierarchy(fields: int = 2, blocks: int = 2, treatments=("A", "B"),
+                          plants: int = 3):
+    """The levels of a field experiment as a tree: ``fields`` fields, each with ``blocks``
+    blocks, each block one plot of every treatment (in a randomized order), each plot
+    ``plants`` measured plants. A plot shows its treatment as a letter and a marker shape,
+    so that no level or treatment is told by colour alone. Returns the Figure."""
+    import matplotlib.pyplot as plt
+
+    treatments = [str(t) for t in treatments]
+    if min(fields, blocks, plants) < 1 or not treatments:
+        raise GLMMInputError("a design needs at least one field, block, treatment and plant")
+    width = 5.0
+    size = legible_fontsize(width)
+    fig, ax = plt.subplots(figsize=(width, 3.6))
+    n_plots = fields * blocks * len(treatments)
+    plot_x = np.linspace(0.0, 1.0, n_plots)
+    spacing = plot_x[1] - plot_x[0] if n_plots > 1 else 1.0
+    rows = {"field": 3.0, "block": 2.0, "plot": 1.0, "plant": 0.0}
+    shapes = "osD^vP*X"
+    rng = np.random.default_rng(2024)  # a fixed randomization: the drawing is the same each time
+    edge = dict(color="0.45", lw=1.0, zorder=1)
+    for f in range(fields):
+        block_xs = []
+        for b in range(blocks):
+            first = (f * blocks + b) * len(treatments)
+            xs = plot_x[first:first + len(treatments)]
+            bx = xs.mean()
+            block_xs.append(bx)
+            for k, t in enumerate(rng.permutation(len(treatments))):
+                ax.plot([bx, xs[k]], [rows["block"], rows["plot"]], **edge)
+                ax.plot(xs[k], rows["plot"], shapes[t % len(shapes)], ms=size * 1.6, mfc="white",
+                        mec=f"C{t}", mew=2, zorder=2)
+                ax.text(xs[k], rows["plot"], treatments[t], ha="center", va="center",
+                        fontsize=size, weight="bold", zorder=3)
+                px = xs[k] + spacing * 0.3 * np.linspace(-1, 1, plants) if plants > 1 else [xs[k]]
+                for x in px:
+                    ax.plot([xs[k], x], [rows["plot"], rows["plant"]], **edge)
+                ax.plot(px, np.full(len(px), rows["plant"]), "o", ms=size * 0.35, color="0.2",
+                        zorder=2)
+            ax.plot(bx, rows["block"], "s", ms=size * 1.6, mfc="0.92", mec="0.2", zorder=2)
+            ax.text(bx, rows["block"], str(f * blocks + b + 1), ha="center", va="center",
+                    fontsize=size, zorder=3)
+        fx = float(np.mean(block_xs))
+        for bx in block_xs:
+            ax.plot([fx, bx], [rows["field"], rows["block"]], **edge)
+        ax.text(fx, rows["field"], f"field {f + 1}", ha="center", va="center", fontsize=size,
+                bbox=dict(boxstyle="round", fc="0.92", ec="0.2"), zorder=3)
+    for name, y in rows.items():
+        ax.text(-0.1, y, name, ha="right", va="center", fontsize=size, style="italic")
+    ax.set_xlim(-0.1 - 0.03, 1.0 + spacing)
+    ax.set_ylim(-0.4, 3.4)
+    ax.axis("off")
+    fig.subplots_adjust(left=0.2, right=0.98, top=0.98, bottom=0.02)
+    return fig
+
+
+def describe_design_hierarchy(fields: int = 2, blocks: int = 2, treatments=("A", "B"),
+                              plants: int = 3) -> str:
+    """The alt text of :func:`plot_design_hierarchy` with the same arguments."""
+    treatments = [str(t) for t in treatments]
+    return (f"A tree of the levels of a field experiment: {fields} fields at the top, each "
+            f"split into {blocks} blocks; every block holds one plot of each treatment "
+            f"({', '.join(treatments)}) in a random order, and every plot holds {plants} "
+            f"measured plants at the bottom. Treatments are applied to plots; plants are "
+            f"measured within them.")
