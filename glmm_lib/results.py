@@ -11,6 +11,7 @@ from .errors import GLMMInputError
 from .formula import evaluate_expression
 from .objectives import make_objective
 from .profile import profile_intervals
+from .simulate import simulate_responses
 from .summary import Summary
 
 
@@ -382,19 +383,11 @@ class GLMMResults:
         """
         if re not in ("new", "conditional"):
             raise GLMMInputError("re must be 'new' or 'conditional'")
-        rng = np.random.default_rng(seed)
         m = self.model
         fixed_eta = m.X @ self.params.to_numpy() + m.offset
-        A = self.state.A
-        out = np.empty((m.nobs, nsim))
-        for k in range(nsim):
-            if re == "new" and m.random_effects.q:
-                eta = fixed_eta + m.random_effects.times(A, rng.standard_normal(m.random_effects.q))
-            else:
-                eta = self.state.eta
-            mu = self.family.link.inverse(eta)
-            out[:, k] = self.family.simulate(mu, self.state.aux, m.trials, rng)
-        return out
+        return simulate_responses(m, self.family, fixed_eta, self.state.aux, nsim, seed,
+                                  A=self.state.A,
+                                  eta=None if re == "new" else self.state.eta)
 
     # ---- printing ----------------------------------------------------------
     def summary(self):

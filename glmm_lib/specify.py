@@ -26,6 +26,7 @@ from .errors import GLMMInputError
 from .families import get_family
 from .formula import evaluate_expression, expression_variables, parse_formula
 from .model import GLMMModel
+from .simulate import simulate_responses
 
 
 def _response_placeholder(family, trials, index, name):
@@ -117,19 +118,11 @@ class SpecifiedModel:
         """Responses (nobs x nsim) with the random effects drawn anew, as a fit's
         ``simulate(re="new")`` draws them (the same numbers for the same seed)."""
         m = self.model
-        rng = np.random.default_rng(seed)
-        re = m.random_effects
         fixed_eta = m.X @ self.params.to_numpy() + m.offset
-        A = re.values(self.theta) if re.q else None
         aux = {name: design @ self.aux_coefficients[name] + m.aux_offsets[name]
                for name, design in m.aux_designs.items()}
-        out = np.empty((m.nobs, nsim))
-        for k in range(nsim):
-            eta = fixed_eta
-            if re.q:
-                eta = fixed_eta + np.einsum("ik,ik->i", A, rng.standard_normal(re.q)[re.cols])
-            out[:, k] = self.family.simulate(self.family.link.inverse(eta), aux, m.trials, rng)
-        return out
+        A = m.random_effects.values(self.theta) if m.random_effects.q else None
+        return simulate_responses(m, self.family, fixed_eta, aux, nsim, seed, A=A)
 
     # ---- variations ---------------------------------------------------------
     def with_effects(self, effect: dict):

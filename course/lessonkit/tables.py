@@ -22,12 +22,12 @@ text anywhere else.
 from __future__ import annotations
 
 import html
-import sys
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from glmm_lib.rstyle.numbers import format_pval
 from glmm_lib.tables import TableResult
 
 #: Column names of p-values in R's and glmm_lib's tables.
@@ -40,29 +40,12 @@ WIDE_TABLE_COLUMNS = 6
 DEFAULT_SIGNIFICANT = 4
 
 
-def _r_format(value: float, digits: int) -> str:
-    """A positive number as R's ``format(value, digits=)``: at most ``digits`` significant
-    digits, no trailing zeros, fixed notation unless scientific is shorter."""
-    mantissa, exponent = f"{value:.{digits - 1}e}".split("e")
-    if "." in mantissa:
-        mantissa = mantissa.rstrip("0").rstrip(".")
-    scientific = f"{mantissa}e{exponent}"
-    significant = len(mantissa.replace(".", ""))
-    fixed = f"{value:.{max(0, significant - 1 - int(exponent))}f}"
-    return fixed if len(fixed) <= len(scientific) else scientific
-
-
 def format_pvalue(p: float, digits: int = 3) -> str:
-    """One p-value as R's ``format.pval(p, digits)`` writes it (blank when missing):
-    below machine epsilon ``<2e-16`` (epsilon with ``digits - 2`` digits, a space
-    after ``<`` when that is more than one digit)."""
+    """One p-value as R's ``format.pval(p, digits)`` writes it (glmm_lib's emulation, checked
+    against R), blank when missing."""
     if p is None or not np.isfinite(p):
         return ""
-    eps = sys.float_info.epsilon
-    if p < eps:
-        shown = max(1, digits - 2)
-        return "<" + ("" if shown == 1 else " ") + _r_format(eps, shown)
-    return _r_format(float(p), digits)
+    return format_pval([float(p)], digits)[0].strip()
 
 
 def _meaningful_index(frame: pd.DataFrame) -> bool:

@@ -25,6 +25,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from glmm_lib.rnames import SYNTACTIC_NAME
+
 from .reading import DataFile, ReportInputError, check_number_columns, read_data
 
 #: A fixed factor with more levels than this needs ``--max-levels``: the fit, the means and
@@ -134,7 +136,8 @@ def check_levels(model, max_levels=None) -> None:
                 f"sample (plots, animals, sites), make it a random effect: (1|{name})")
 
 
-_NAME = re.compile(r"`([^`]*)`|([A-Za-z_.][A-Za-z0-9_.]*)")
+# a name in backticks, or one R writes without them
+_NAME = re.compile(r"`([^`]*)`|(" + SYNTACTIC_NAME.pattern + ")")
 
 
 def _names_in(text: str) -> list[str]:

@@ -14,6 +14,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from glmm_lib.multiplicity import critical_value
+
 #: Above this many means in a group, the report compares them with :func:`pairwise_decisions`
 #: (a summary and a CSV file) instead of ``gl.pairs`` and its full table.
 MANY_MEANS = 30
@@ -44,11 +46,12 @@ def pairwise_decisions(emm, alpha: float = 0.05) -> pd.DataFrame:
         se = np.sqrt(np.maximum(var, 0.0))
         t = diff / se
         p = 2 * (stats.t.sf(np.abs(t), df) if np.isfinite(df) else stats.norm.sf(np.abs(t)))
-        q = stats.studentized_range.ppf(1 - alpha, len(rows), df if np.isfinite(df) else 1e6)
+        crit = critical_value("tukey", 1 - alpha, len(rows), len(a),
+                              df if np.isfinite(df) else 1e6)
         frame = pd.DataFrame({
             "contrast": [f"{names[x]} - {names[y]}" for x, y in zip(a, b)],
             "estimate": diff, "SE": se, "t.ratio": t, "p.unadjusted": p,
-            f"differ (Tukey {alpha:.0%})": np.abs(t) * np.sqrt(2) > q,
+            f"differ (Tukey {alpha:.0%})": np.abs(t) > crit,
         })
         for name, value in zip(emm.by, by_values):
             frame.insert(0, name, value)
