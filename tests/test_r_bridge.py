@@ -70,3 +70,20 @@ def test_r_tabs_give_the_page_numbers(built_site, page):
 
 def as_array(values) -> np.ndarray:
     return np.array([np.nan if v is None else v for v in values], dtype=float)
+
+
+def test_lesson_data_files_are_what_the_pages_draw():
+    """The CSV files the R tabs of the Defining and Review pages read are the data those
+    pages simulate (or subsample) in Python with their default parameters."""
+    import sys
+
+    import pandas as pd
+
+    sys.path.insert(0, str(REPO / "tests" / "fixtures"))
+    from make_lesson_data import lesson_data
+
+    for name, drawn in lesson_data().items():
+        stored = pd.read_csv(REPO / "tests" / "fixtures" / "data" / f"{name}.csv")
+        pd.testing.assert_frame_equal(stored, drawn.reset_index(drop=True).astype(
+            {c: str for c in drawn.columns if isinstance(drawn[c].dtype, pd.CategoricalDtype)}),
+            check_exact=False, rtol=1e-12, obj=name)
