@@ -235,7 +235,7 @@ class LaplaceObjective:
             hinv = self.blocks.unit_variances(inverse)[self.re.cols[:, 0]]
             Ma = (hinv * A[:, 0])[:, None]
         else:
-            Ma = np.einsum("ikl,il->ik", self.blocks.row_blocks(inverse), A)
+            Ma = self.blocks.row_products(inverse, A)
         return Ma, np.einsum("ik,ik->i", A, Ma)
 
     def gradient(self, state: ModeState) -> np.ndarray:
