@@ -27,7 +27,7 @@ import numpy as np
 # at least, no more than CHORD_LEFT of them foreseen, the mode reached once the distance
 # left is under CHORD_DONE (the Newton iterations end within about 1e-10 too)
 CHORD_RATE = 0.25
-CHORD_LEFT = 2
+CHORD_LEFT = 4
 CHORD_DONE = 1e-10
 
 
