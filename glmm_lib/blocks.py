@@ -195,6 +195,17 @@ class BlockStructure:
             block.row_blocks(hinv, out)
         return out
 
+    def row_products(self, inverse, A):
+        """For each row i, H^-1 a_i at its own coefficients: (n, K), the row blocks of
+        ``row_blocks`` applied to the rows of A (coupled blocks never form theirs)."""
+        out = np.empty((self.n, self.K))
+        for b, hinv in zip(self.buckets, inverse):
+            rows = hinv[b.comp[:, :, None], b.local[:, :, None], b.local[:, None, :]]
+            out[b.rows] = np.einsum("ikl,il->ik", rows, A[b.rows])
+        for block, hinv in zip(self.coupled, inverse[len(self.buckets):]):
+            block.row_products(hinv, A, out)
+        return out
+
     def unit_variances(self, inverse):
         """Diagonal of H^-1 as a global vector (conditional variances of b)."""
         out = np.empty(self.q)

@@ -18,7 +18,7 @@ from .lmm_profiled import ProfiledGaussianObjective
 from .objectives import make_objective
 from .optimizer import STALLED_GRADIENT, optimize
 from .results import GLMMResults
-from .start import start_vector
+from .start import search_scale, start_vector
 from .state import final_state
 
 _threadpools = None
@@ -62,7 +62,7 @@ def fit(model, start=None, **optimizer_options) -> GLMMResults:
 
 def _optimize(model, objective, start, optimizer_options):
     p0 = start_vector(model, objective, start)
-    return optimize(objective, p0, **optimizer_options)
+    return optimize(objective, p0, scale=search_scale(model, objective, p0), **optimizer_options)
 
 
 def _reached_a_maximum(summary, hessian) -> bool:

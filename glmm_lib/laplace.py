@@ -23,6 +23,14 @@ from dataclasses import dataclass
 import numpy as np
 
 
+# the chord steps of ``LaplaceObjective._chord``: each smaller than the last by CHORD_RATE
+# at least, no more than CHORD_LEFT of them foreseen, the mode reached once the distance
+# left is under CHORD_DONE (the Newton iterations end within about 1e-10 too)
+CHORD_RATE = 0.25
+CHORD_LEFT = 4
+CHORD_DONE = 1e-10
+
+
 @dataclass
 class ModeState:
     """Everything known at the inner mode for one parameter vector."""
@@ -128,8 +136,15 @@ class LaplaceObjective:
             if not np.isfinite(objective):
                 raise InnerModeError("the log-likelihood is not finite at these parameters "
                                      "(for example a mean outside the family's range)")
-        converged = False
-        for iteration in range(1, max_iter + 1):
+        converged, iteration = False, 0
+        if self.blocks.coupled and b_start is None and self._last_state is not None:
+            b, eta, d, objective, iteration, converged = self._chord(A, fixed_eta, aux, b, eta,
+                                                                     d, objective)
+            if converged:
+                chol = self.blocks.cholesky(self.blocks.assemble(A, d.w))
+                observed = converged = chol is not None
+        # Newton's method, unless the chord steps reached the mode
+        for iteration in range(iteration + 1, iteration + 1 if converged else max_iter + 1):
             gradient = self.re.transpose_times(A, d.g) - b
             chol = self.blocks.cholesky(self.blocks.assemble(A, d.w))
             observed = chol is not None
@@ -180,6 +195,40 @@ class LaplaceObjective:
         state = ModeState(params, b, eta, aux, A, chol, value, converged, iteration, d)
         self._last_state = state
         return state
+
+    def _chord(self, A, fixed_eta, aux, b, eta, d, objective):
+        """Steps towards the mode with the last mode's factor of H in place of a new one.
+
+        A coupled block's factorization (the Schur complement and its Cholesky factor)
+        costs several passes over the rows; between nearby parameter vectors H changes
+        little, and the chord method's steps H_last^-1 (A'g - b) shrink at each step by
+        a rate near the relative change of H.  The distance left after a step is about
+        the step times that rate; the mode is reached once it is below CHORD_DONE.  The
+        steps stop, for Newton's method to go on, where they would need more than
+        CHORD_LEFT further ones, or contract by less than CHORD_RATE, or the joint density
+        would fall.  Returns (b, eta, d, objective, the steps taken, whether at the mode)."""
+        factor = self._last_state.chol
+        previous, steps = np.inf, 0
+        while True:
+            step = self.blocks.solve(factor, self.re.transpose_times(A, d.g) - b)
+            size = np.max(np.abs(step))
+            rate = size / previous
+            if not rate <= CHORD_RATE:
+                return b, eta, d, objective, steps, False
+            left = size * (rate if steps else CHORD_RATE)
+            b_new = b + step
+            eta_new = fixed_eta + self.re.times(A, b_new)
+            d_new = self._derivs(eta_new, aux, need_all=left < CHORD_DONE)
+            objective_new = np.sum(d_new.loglik) - 0.5 * b_new @ b_new
+            if not (np.isfinite(objective_new)
+                    and objective_new >= objective - 1e-12 * abs(objective)):
+                return b, eta, d, objective, steps, False
+            b, eta, d, objective, steps = b_new, eta_new, d_new, objective_new, steps + 1
+            if left < CHORD_DONE:
+                return b, eta, d, objective, steps, True
+            if steps > 1 and np.log(CHORD_DONE / left) / np.log(rate) > CHORD_LEFT:
+                return b, eta, d, objective, steps, False
+            previous = size
 
     def _predicted_mode(self, params):
         """The mode at ``params`` to first order from the last one.
@@ -235,7 +284,7 @@ class LaplaceObjective:
             hinv = self.blocks.unit_variances(inverse)[self.re.cols[:, 0]]
             Ma = (hinv * A[:, 0])[:, None]
         else:
-            Ma = np.einsum("ikl,il->ik", self.blocks.row_blocks(inverse), A)
+            Ma = self.blocks.row_products(inverse, A)
         return Ma, np.einsum("ik,ik->i", A, Ma)
 
     def gradient(self, state: ModeState) -> np.ndarray:

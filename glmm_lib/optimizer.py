@@ -192,8 +192,9 @@ def rescaled(hessian):
     return 1 / np.sqrt(curvature)
 
 
-def optimize(objective, start, max_iter=1000, newton_steps=10):
-    """Maximize the objective's log-likelihood from ``start``.
+def optimize(objective, start, max_iter=1000, newton_steps=10, scale=None):
+    """Maximize the objective's log-likelihood from ``start`` (the first quasi-Newton search
+    moving p / ``scale`` when given: see ``rescaled``).
 
     Returns the optimizer's summary and the Hessian (of -L) at the end point; the
     objective is left at its last mode (``objective.last_mode``)."""
@@ -224,7 +225,7 @@ def optimize(objective, start, max_iter=1000, newton_steps=10):
 
     table = objective.parameters
     with np.errstate(all="ignore"):
-        result = quasi_newton(negative, start, table, max_iter)
+        result = quasi_newton(negative, start, table, max_iter, scale=scale)
         p, value, grad, hessian, at_limit, result = finish(negative, gradient_only, result,
                                                            table, max_iter, newton_steps)
     summary = OptSummary(start, p, table.names, table.bounds, -value, -grad,
