@@ -145,7 +145,8 @@ class CrossedComponent:
 
     def _pair_products(self, C, counts):
         """The sparse map from the per-level s x s coefficients c to the lower triangle of
-        sum_j C_j' c_j C_j at the entries some level touches, and its transpose."""
+        sum_j C_j' c_j C_j (flattened q2 x q2), stored as its transpose: a row per (level,
+        e, f), a column per entry k >= l that the level touches."""
         s, q2 = self.s, self.q2
         starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
         position = np.arange(self.pair_level.size) - starts[self.pair_level]
@@ -153,16 +154,18 @@ class CrossedComponent:
         ends = np.cumsum(position + 1)
         lower = starts[self.pair_level[upper]] + (np.arange(upper.size)
                                                   - np.repeat(ends - position - 1, position + 1))
-        flat = self.pair_col[upper] * q2 + self.pair_col[lower]          # k >= l: lower triangle
-        self.pattern, entry = np.unique(flat, return_inverse=True)
-        self.pattern_diagonal = (self.pattern // q2) == (self.pattern % q2)
-        level = self.pair_level[upper]
+        flat = self.pair_col[upper] * q2 + self.pair_col[lower]          # k >= l
         e, f = np.divmod(np.arange(s * s), s)
         values = (C[upper][:, e] * C[lower][:, f]).ravel()
-        coef = (level[:, None] * s * s + np.arange(s * s)[None, :]).ravel()
-        self.products = sp.csr_matrix((values, (np.repeat(entry.ravel(), s * s), coef)),
-                                      shape=(self.pattern.size, self.n_levels * s * s))
-        self.products_T = self.products.T.tocsr()
+        coef = (self.pair_level[upper][:, None] * s * s + np.arange(s * s)[None, :]).ravel()
+        flat = np.repeat(flat, s * s)
+        if s > 1:                  # pairs come level by level: only (e, f) needs sorting
+            order = np.argsort(coef, kind="stable")
+            coef, flat, values = coef[order], flat[order], values[order]
+        indptr = np.concatenate([[0], np.cumsum(np.bincount(coef, minlength=self.n_levels * s * s))])
+        index_type = np.int32 if q2 * q2 < 2**31 else np.int64
+        self.products_T = sp.csr_matrix((values, flat.astype(index_type), indptr.astype(index_type)),
+                                        shape=(self.n_levels * s * s, q2 * q2))
 
     def _place_terms(self, row_cols, term_offsets, term_sizes):
         """Which term each E slot and each R coefficient belongs to, for Lambda and the
@@ -245,14 +248,17 @@ class CrossedComponent:
             raise InnerModeError("Lambda'Z'WZ Lambda + I is not positive definite") from None
         D_inv = stacked.matmul(stacked.transpose(LD_inv), LD_inv)
         c = stacked.matmul(stacked.matmul(lam_E, D_inv), lam_E.T)
-        inner = self.ZRZR.copy()
-        inner.ravel()[self.pattern] -= self.products @ c.ravel()
-        if not self.R_scalar:       # the pair products fill the lower triangle only
-            upper = np.triu_indices(self.q2, 1)
-            inner[upper] = inner.T[upper]
+        # the lower triangle of Z_R'WZ_R - sum_j C_j' c_j C_j
+        S = self.ZRZR - (self.products_T.T @ c.ravel()).reshape(self.q2, self.q2)
         lam_R = self._lam_R(factors)
-        S = self._congruence(lam_R, inner, transpose_first=True)
-        S.ravel()[::self.q2 + 1] += 1.0
+        if self.R_scalar:
+            S *= lam_R[:, None]
+            S *= lam_R[None, :]
+        else:
+            upper = np.triu_indices(self.q2, 1)
+            S[upper] = S.T[upper]
+            S = self._congruence(lam_R, S, transpose_first=True)
+        S[np.diag_indices(self.q2)] += 1.0
         try:
             LS = scipy.linalg.cholesky(S, lower=True, overwrite_a=True, check_finite=False)
         except np.linalg.LinAlgError:
@@ -288,21 +294,26 @@ class CrossedComponent:
         S_X^-1, the inverse of the penalized X'WX); and sum u'u, tr H^-1 and <Lambda, F>
         on this component.  u is on ``columns``."""
         q1 = self.n_levels * self.s
-        S_inv, info = lapack.dpotri(part.LS, lower=1)
+        S_inv, info = lapack.dpotri(part.LS, lower=1)    # the lower triangle of S^-1
         if info != 0:
             raise InnerModeError("the Schur complement of the crossed block is singular")
-        S_inv = np.tril(S_inv) + np.tril(S_inv, -1).T
+        diagonal = np.diag(S_inv).copy()
         lam_R = self._lam_R(part.factors)
-        P = self._congruence(lam_R, S_inv, transpose_first=False)
-        at_pattern = P.ravel()[self.pattern] * np.where(self.pattern_diagonal, 0.5, 1.0)
-        half = (self.products_T @ at_pattern).reshape(self.n_levels, self.s, self.s)
+        if self.R_scalar:
+            P = S_inv
+            P *= lam_R[:, None]
+            P *= lam_R[None, :]
+        else:
+            S_inv = np.tril(S_inv) + np.tril(S_inv, -1).T
+            P = self._congruence(lam_R, S_inv, transpose_first=False)
+        P[np.diag_indices(self.q2)] *= 0.5       # each diagonal entry once in P_kl + P_lk
+        half = (self.products_T @ P.ravel(order="C")).reshape(self.n_levels, self.s, self.s)
         V = stacked.matmul(part.D_inv, part.lam_E.T)
         H_inv_E = part.D_inv + stacked.matmul(stacked.matmul(V, half + stacked.transpose(half)),
                                               stacked.transpose(V))
         u_E, u_R = u[:q1].reshape(self.n_levels, self.s), u[q1:]
         inner_E = (np.einsum("je,jf->ef", u_E, u_E) / sigma2 + H_inv_E.sum(axis=0)
                    - self.n_levels * np.eye(self.s))
-        inner_R = np.outer(u_R, u_R) / sigma2 + S_inv
         lam_f = 0.0
         if S_X_inv is not None:
             # E = H^-1 Lambda'Z'WX = L^-T (the columns of R for X)
@@ -316,12 +327,14 @@ class CrossedComponent:
             slots = np.flatnonzero(self.E_term == k)
             sums[k] = inner_E[np.ix_(slots, slots)]
         for k, idx in self.R_blocks.items():
-            block = inner_R[idx[:, :, None], idx[:, None, :]].sum(axis=0)
-            block -= idx.shape[0] * np.eye(idx.shape[1])
+            u_k = u_R[idx]
+            H_inv_k = (np.diag(diagonal[idx[:, 0]].sum(keepdims=True)) if self.R_scalar
+                       else S_inv[idx[:, :, None], idx[:, None, :]].sum(axis=0))
+            block = u_k.T @ u_k / sigma2 + H_inv_k - idx.shape[0] * np.eye(idx.shape[1])
             if S_X_inv is not None:
                 block += np.einsum("lap,pq,lbq->ab", E_R[idx], S_X_inv, E_R[idx])
             sums[k] = block
         grads = [None if m is None else np.linalg.solve(part.factors[k].T, m)
                  for k, m in enumerate(sums)]
-        trace = float(np.sum(H_inv_E.diagonal(axis1=1, axis2=2)) + np.trace(S_inv))
+        trace = float(np.sum(H_inv_E.diagonal(axis1=1, axis2=2)) + np.sum(diagonal))
         return grads, float(u @ u), trace, lam_f
