@@ -68,6 +68,7 @@ class CrossedPart:
     logdet_L: float
     R_E: np.ndarray          # (levels, s, p + 1)  L_D^-1 Lambda_E' Z_E'W[X y]
     R_R: np.ndarray          # (q2, p + 1)        the rest of L^-1 Lambda' Z'W[X y]
+    _inverse_blocks: tuple | None = None
 
     @property
     def gram(self):
@@ -79,6 +80,12 @@ class CrossedPart:
 
     def gradient_sums(self, u, sigma2, n_beta=0, S_X_inv=None):
         return self.component.gradient_sums(self, u, sigma2, n_beta, S_X_inv)
+
+    def inverse_blocks(self):
+        """``CrossedComponent.inverse_blocks``, once per factorization."""
+        if self._inverse_blocks is None:
+            self._inverse_blocks = self.component.inverse_blocks(self)
+        return self._inverse_blocks
 
 
 class CrossedComponent:
@@ -154,7 +161,9 @@ class CrossedComponent:
         ends = np.cumsum(position + 1)
         lower = starts[self.pair_level[upper]] + (np.arange(upper.size)
                                                   - np.repeat(ends - position - 1, position + 1))
-        flat = self.pair_col[upper] * q2 + self.pair_col[lower]          # k >= l
+        # entry (k, l), k >= l, of the lower triangle at l * q2 + k: the upper triangle of a
+        # C-ordered array, the lower of its transpose, which LAPACK reads without a copy
+        flat = self.pair_col[lower] * q2 + self.pair_col[upper]
         e, f = np.divmod(np.arange(s * s), s)
         values = (C[upper][:, e] * C[lower][:, f]).ravel()
         coef = (self.pair_level[upper][:, None] * s * s + np.arange(s * s)[None, :]).ravel()
@@ -166,6 +175,7 @@ class CrossedComponent:
         index_type = np.int32 if q2 * q2 < 2**31 else np.int64
         self.products_T = sp.csr_matrix((values, flat.astype(index_type), indptr.astype(index_type)),
                                         shape=(self.n_levels * s * s, q2 * q2))
+        self.products = self.products_T.T.tocsr()       # a counting sort, linear in nnz
 
     def _place_terms(self, row_cols, term_offsets, term_sizes):
         """Which term each E slot and each R coefficient belongs to, for Lambda and the
@@ -248,19 +258,19 @@ class CrossedComponent:
             raise InnerModeError("Lambda'Z'WZ Lambda + I is not positive definite") from None
         D_inv = stacked.matmul(stacked.transpose(LD_inv), LD_inv)
         c = stacked.matmul(stacked.matmul(lam_E, D_inv), lam_E.T)
-        # the lower triangle of Z_R'WZ_R - sum_j C_j' c_j C_j
-        S = self.ZRZR - (self.products_T.T @ c.ravel()).reshape(self.q2, self.q2)
+        # Z_R'WZ_R - sum_j C_j' c_j C_j, whose lower triangle is that of S.T
+        S = self.ZRZR - (self.products @ c.ravel()).reshape(self.q2, self.q2)
         lam_R = self._lam_R(factors)
         if self.R_scalar:
             S *= lam_R[:, None]
             S *= lam_R[None, :]
         else:
-            upper = np.triu_indices(self.q2, 1)
-            S[upper] = S.T[upper]
+            lower = np.tril_indices(self.q2, -1)
+            S[lower] = S.T[lower]
             S = self._congruence(lam_R, S, transpose_first=True)
         S[np.diag_indices(self.q2)] += 1.0
         try:
-            LS = scipy.linalg.cholesky(S, lower=True, overwrite_a=True, check_finite=False)
+            LS = scipy.linalg.cholesky(S.T, lower=True, overwrite_a=True, check_finite=False)
         except np.linalg.LinAlgError:
             raise InnerModeError("Lambda'Z'WZ Lambda + I is not positive definite") from None
         R_E = stacked.matmul(LD_inv, stacked.matmul(lam_E.T, self.bE))
@@ -288,12 +298,9 @@ class CrossedComponent:
                                          (part.R_R @ gamma)[:, None])
         return np.concatenate([u_E.ravel(), u_R.ravel()])
 
-    def gradient_sums(self, part, u, sigma2, n_beta=0, S_X_inv=None):
-        """Per term, the sum over its levels of the diagonal blocks of
-        G = v u'/sigma^2 - Z'WZ Lambda H^-1 (+ F = Lambda^-T E S_X^-1 E' under REML, given
-        S_X^-1, the inverse of the penalized X'WX); and sum u'u, tr H^-1 and <Lambda, F>
-        on this component.  u is on ``columns``."""
-        q1 = self.n_levels * self.s
+    def inverse_blocks(self, part):
+        """The diagonal of S^-1, S^-1 itself where some R term is not scalar (else None),
+        and the diagonal blocks of H^-1 on E, (levels, s, s)."""
         S_inv, info = lapack.dpotri(part.LS, lower=1)    # the lower triangle of S^-1
         if info != 0:
             raise InnerModeError("the Schur complement of the crossed block is singular")
@@ -303,14 +310,24 @@ class CrossedComponent:
             P = S_inv
             P *= lam_R[:, None]
             P *= lam_R[None, :]
+            S_inv = None
         else:
             S_inv = np.tril(S_inv) + np.tril(S_inv, -1).T
             P = self._congruence(lam_R, S_inv, transpose_first=False)
         P[np.diag_indices(self.q2)] *= 0.5       # each diagonal entry once in P_kl + P_lk
-        half = (self.products_T @ P.ravel(order="C")).reshape(self.n_levels, self.s, self.s)
+        half = (self.products_T @ P.T.ravel(order="K")).reshape(self.n_levels, self.s, self.s)
         V = stacked.matmul(part.D_inv, part.lam_E.T)
         H_inv_E = part.D_inv + stacked.matmul(stacked.matmul(V, half + stacked.transpose(half)),
                                               stacked.transpose(V))
+        return diagonal, S_inv, H_inv_E
+
+    def gradient_sums(self, part, u, sigma2, n_beta=0, S_X_inv=None):
+        """Per term, the sum over its levels of the diagonal blocks of
+        G = v u'/sigma^2 - Z'WZ Lambda H^-1 (+ F = Lambda^-T E S_X^-1 E' under REML, given
+        S_X^-1, the inverse of the penalized X'WX); and sum u'u, tr H^-1 and <Lambda, F>
+        on this component.  u is on ``columns``."""
+        q1 = self.n_levels * self.s
+        diagonal, S_inv, H_inv_E = part.inverse_blocks()
         u_E, u_R = u[:q1].reshape(self.n_levels, self.s), u[q1:]
         inner_E = (np.einsum("je,jf->ef", u_E, u_E) / sigma2 + H_inv_E.sum(axis=0)
                    - self.n_levels * np.eye(self.s))

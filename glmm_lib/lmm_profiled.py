@@ -218,6 +218,9 @@ class ProfiledGaussianObjective(LaplaceObjective):
     # ---- the profiled criterion (theta alone) -------------------------------
     def profiled(self, theta):
         """The profiled log-likelihood at relative theta, its gradient, beta and sigma^2."""
+        key = theta.tobytes()       # the start and the optimum are asked for again
+        if getattr(self, "_last_profiled", (None,))[0] == key:
+            return self._last_profiled[1]
         self.n_evaluations += 1
         fac = self.factorize(self.re.factors(theta))
         beta = self.gls_beta(fac)
@@ -228,7 +231,8 @@ class ProfiledGaussianObjective(LaplaceObjective):
         if self.REML:
             value -= self.logdet_R_X(fac)
         grads = self._relative_gradient(fac, beta, self.modes(fac, beta), sigma2)[0]
-        return value, self._theta_gradient(theta, grads), beta, sigma2
+        self._last_profiled = (key, (value, self._theta_gradient(theta, grads), beta, sigma2))
+        return self._last_profiled[1]
 
     def full_parameters(self, theta, beta, sigma2):
         """The optimizer's p (absolute theta, log sigma^2) for a relative theta."""
@@ -247,7 +251,12 @@ class ProfiledGaussianObjective(LaplaceObjective):
         theta = params[lay.theta]
         sigma2 = float(np.exp(params[self.sigma_slot][0]))
         sigma = np.sqrt(sigma2)
-        fac = self.factorize([f / sigma for f in self.re.factors(theta)])
+        # a step in beta alone (the Hessian's differences) keeps Lambda / sigma: reuse its factors
+        key = params[lay.theta].tobytes() + params[self.sigma_slot].tobytes()
+        if getattr(self, "_last_factorization", (None,))[0] != key:
+            self._last_factorization = (key, self.factorize([f / sigma for f in
+                                                              self.re.factors(theta)]))
+        fac = self._last_factorization[1]
         beta = self.gls_beta(fac) if self.REML else params[lay.beta]
         gamma = np.append(-beta, 1.0)
         rss = float(gamma @ fac.schur @ gamma)
