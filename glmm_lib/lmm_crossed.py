@@ -29,7 +29,8 @@ Lambda' Z'WZ Lambda = H - I turns each into Lambda^-T times
 (v = Z'W(y - X beta) - Z'WZ Lambda u = Lambda^-T u, and likewise for F), so only the
 diagonal blocks of H^-1 are needed: S^-1 on R, and on E
 
-    (H^-1)_jj = D_j^-1 + V_j (C_j P C_j') V_j',   V_j = D_j^-1 Lambda_E',  P = Lambda_R S^-1 Lambda_R',
+    (H^-1)_jj = D_j^-1 + V_j (C_j P C_j') V_j',   V_j = D_j^-1 Lambda_E',
+                                                  P = Lambda_R S^-1 Lambda_R',
 
 where C_j P C_j' is the transposed pair product applied to P: never the dense q1 x q2
 block of H^-1.  Compared with the general Laplace objective on the same block
@@ -123,7 +124,7 @@ class CrossedComponent:
         n_pairs = keys.size
         counts = np.bincount(self.pair_level, minlength=n_levels)
         n_products = int(np.sum(counts * (counts + 1) // 2)) * s * s
-        memory.require(8.0 * (6 * q2 * q2 + 3 * n_products + 2 * n_pairs * s),
+        memory.require(8.0 * (7 * q2 * q2 + 4 * n_products + 2 * n_pairs * s),
                        f"the crossed random effects' {self.columns.size} coefficients "
                        f"(a dense Schur complement of {q2} x {q2})")
         zE, zR = z[:, self.slots_E], z[:, self.slots_R]
@@ -137,8 +138,9 @@ class CrossedComponent:
         for r in range(self.slots_R.size):
             for e in range(s):
                 C[:, e] += np.bincount(self.pair_of[:, r], wzE[:, e] * zR[:, r], minlength=n_pairs)
-        self.C = sp.csr_matrix((C.ravel(), (np.repeat(self.pair_level * s, s) + np.tile(np.arange(s), n_pairs),
-                                            np.repeat(self.pair_col, s))), shape=(n_levels * s, q2))
+        C_rows = np.repeat(self.pair_level * s, s) + np.tile(np.arange(s), n_pairs)
+        self.C = sp.csr_matrix((C.ravel(), (C_rows, np.repeat(self.pair_col, s))),
+                               shape=(n_levels * s, q2))
         wzR = w[:, None] * zR
         ZRZR = np.zeros(q2 * q2)
         for r1 in range(self.slots_R.size):
@@ -171,10 +173,11 @@ class CrossedComponent:
         if s > 1:                  # pairs come level by level: only (e, f) needs sorting
             order = np.argsort(coef, kind="stable")
             coef, flat, values = coef[order], flat[order], values[order]
-        indptr = np.concatenate([[0], np.cumsum(np.bincount(coef, minlength=self.n_levels * s * s))])
+        n_coef = self.n_levels * s * s
+        indptr = np.concatenate([[0], np.cumsum(np.bincount(coef, minlength=n_coef))])
         index_type = np.int32 if q2 * q2 < 2**31 else np.int64
-        self.products_T = sp.csr_matrix((values, flat.astype(index_type), indptr.astype(index_type)),
-                                        shape=(self.n_levels * s * s, q2 * q2))
+        self.products_T = sp.csr_matrix(
+            (values, flat.astype(index_type), indptr.astype(index_type)), shape=(n_coef, q2 * q2))
         self.products = self.products_T.T.tocsr()       # a counting sort, linear in nnz
 
     def _place_terms(self, row_cols, term_offsets, term_sizes):
@@ -287,9 +290,10 @@ class CrossedComponent:
                                             check_finite=False)
         lam_R = self._lam_R(part.factors)
         lam_u = lam_R[:, None] * u_R if self.R_scalar else lam_R @ u_R
-        # G u_R = L_D^-1 Lambda_E' C Lambda_R u_R
+        # L_D^-T G u_R = D^-1 Lambda_E' C Lambda_R u_R
         coupled = stacked.matmul(part.lam_E.T, (self.C @ lam_u).reshape(self.n_levels, self.s, -1))
-        u_E = stacked.matmul(stacked.transpose(part.LD_inv), rhs_E) - stacked.matmul(part.D_inv, coupled)
+        u_E = (stacked.matmul(stacked.transpose(part.LD_inv), rhs_E)
+               - stacked.matmul(part.D_inv, coupled))
         return u_E, u_R
 
     def modes(self, part, gamma):
