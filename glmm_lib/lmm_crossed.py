@@ -189,7 +189,6 @@ class CrossedComponent:
         # each R term's coefficients as (levels, s_k) indices into R
         self.R_blocks = {int(k): np.flatnonzero(self.R_term == k).reshape(-1, int(sizes[k]))
                          for k in np.unique(self.R_term)}
-        self.R_scalar = all(sizes[k] == 1 for k in self.R_blocks)
 
     def set_response(self, Xy):
         """Z_E'W[X y] per level and Z_R'W[X y] (the products a new response changes)."""
@@ -228,31 +227,15 @@ class CrossedComponent:
             lam[np.ix_(slots, slots)] = factors[k]
         return lam
 
-    def _lam_R(self, factors):
-        """Lambda on R: a vector when every R term is scalar, else a sparse matrix."""
-        if self.R_scalar:
-            lam = np.empty(self.q2)
-            for k, idx in self.R_blocks.items():
-                lam[idx[:, 0]] = factors[k][0, 0]
-            return lam
-        rows, cols, vals = [], [], []
-        for k, idx in self.R_blocks.items():
-            s = idx.shape[1]
-            rows.append(np.repeat(idx, s, axis=1).ravel())
-            cols.append(np.tile(idx, s).ravel())
-            vals.append(np.tile(factors[k].ravel(), idx.shape[0]))
-        return sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-                             shape=(self.q2, self.q2))
-
-    def _congruence(self, lam, X, transpose_first):
-        """lam' X lam (``transpose_first``) or lam X lam' for symmetric X."""
-        if self.R_scalar:
-            return lam[:, None] * X * lam[None, :]
-        left = lam.T if transpose_first else lam
-        return np.ascontiguousarray((left @ (left @ X).T).T)
+    def _inverse_factors(self, factors):
+        """Lambda_k^-1 of each term on R (its factor is invertible: ``lmm_profiled``)."""
+        return {k: np.linalg.inv(factors[k]) for k in self.R_blocks}
 
     # ---- one theta ---------------------------------------------------------
     def factorize(self, factors) -> CrossedPart:
+        """With S = Lambda_R' S_0 Lambda_R, S_0 = Z_R'WZ_R - sum_j C_j' c_j C_j
+        + (Lambda_R Lambda_R')^-1, the factor of S_0 serves throughout: Lambda_R drops out
+        of L^-1 Lambda'Z'W[X y] and of P = Lambda_R S^-1 Lambda_R' = S_0^-1."""
         lam_E = self._lam_E(factors)
         D = stacked.matmul(stacked.matmul(lam_E.T, self.N), lam_E) + np.eye(self.s)
         try:
@@ -261,37 +244,34 @@ class CrossedComponent:
             raise InnerModeError("Lambda'Z'WZ Lambda + I is not positive definite") from None
         D_inv = stacked.matmul(stacked.transpose(LD_inv), LD_inv)
         c = stacked.matmul(stacked.matmul(lam_E, D_inv), lam_E.T)
-        # Z_R'WZ_R - sum_j C_j' c_j C_j, whose lower triangle is that of S.T
-        S = self.ZRZR - (self.products @ c.ravel()).reshape(self.q2, self.q2)
-        lam_R = self._lam_R(factors)
-        if self.R_scalar:
-            S *= lam_R[:, None]
-            S *= lam_R[None, :]
-        else:
-            lower = np.tril_indices(self.q2, -1)
-            S[lower] = S.T[lower]
-            S = self._congruence(lam_R, S, transpose_first=True)
-        S[np.diag_indices(self.q2)] += 1.0
+        # the lower triangle of S_0 is that of S0.T (``_pair_products``)
+        S0 = self.ZRZR - (self.products @ c.ravel()).reshape(self.q2, self.q2)
+        inverse = self._inverse_factors(factors)
+        logdet_lam = 0.0
+        for k, idx in self.R_blocks.items():
+            S0[idx[:, :, None], idx[:, None, :]] += inverse[k].T @ inverse[k]
+            logdet_lam += idx.shape[0] * np.log(abs(np.linalg.det(factors[k])))
         try:
-            LS = scipy.linalg.cholesky(S.T, lower=True, overwrite_a=True, check_finite=False)
+            LS = scipy.linalg.cholesky(S0.T, lower=True, overwrite_a=True, check_finite=False)
         except np.linalg.LinAlgError:
             raise InnerModeError("Lambda'Z'WZ Lambda + I is not positive definite") from None
         R_E = stacked.matmul(LD_inv, stacked.matmul(lam_E.T, self.bE))
-        # G'R_E = A' D^-1 Lambda_E' b_E = Lambda_R' C' (c b_E)
+        # the rest of L^-1 Lambda'Z'W[X y]: L_S0^-1 (b_R - C' c b_E)
         reduced = self.bR - self.C.T @ stacked.matmul(c, self.bE).reshape(-1, self.bE.shape[-1])
-        rhs = lam_R[:, None] * reduced if self.R_scalar else lam_R.T @ reduced
-        R_R = scipy.linalg.solve_triangular(LS, rhs, lower=True, check_finite=False)
-        logdet_L = logdet_D + float(np.sum(np.log(np.diag(LS))))
+        R_R = scipy.linalg.solve_triangular(LS, reduced, lower=True, check_finite=False)
+        logdet_L = logdet_D + float(np.sum(np.log(np.diag(LS)))) + logdet_lam
         return CrossedPart(self, factors, lam_E, D_inv, LD_inv, c, LS, logdet_L, R_E, R_R)
 
     def solve_transposed(self, part, rhs_E, rhs_R):
         """L^-T [rhs_E; rhs_R] (rhs_E (levels, s, r), rhs_R (q2, r)): u on E and on R."""
-        u_R = scipy.linalg.solve_triangular(part.LS, rhs_R, lower=True, trans="T",
-                                            check_finite=False)
-        lam_R = self._lam_R(part.factors)
-        lam_u = lam_R[:, None] * u_R if self.R_scalar else lam_R @ u_R
+        rho = scipy.linalg.solve_triangular(part.LS, rhs_R, lower=True, trans="T",
+                                            check_finite=False)           # Lambda_R u_R
+        u_R = np.empty_like(rho)
+        for k, inv in self._inverse_factors(part.factors).items():
+            idx = self.R_blocks[k]
+            u_R[idx] = np.einsum("ab,lbr->lar", inv, rho[idx])
         # L_D^-T G u_R = D^-1 Lambda_E' C Lambda_R u_R
-        coupled = stacked.matmul(part.lam_E.T, (self.C @ lam_u).reshape(self.n_levels, self.s, -1))
+        coupled = stacked.matmul(part.lam_E.T, (self.C @ rho).reshape(self.n_levels, self.s, -1))
         u_E = (stacked.matmul(stacked.transpose(part.LD_inv), rhs_E)
                - stacked.matmul(part.D_inv, coupled))
         return u_E, u_R
@@ -303,27 +283,23 @@ class CrossedComponent:
         return np.concatenate([u_E.ravel(), u_R.ravel()])
 
     def inverse_blocks(self, part):
-        """The diagonal of S^-1, S^-1 itself where some R term is not scalar (else None),
-        and the diagonal blocks of H^-1 on E, (levels, s, s)."""
-        S_inv, info = lapack.dpotri(part.LS, lower=1)    # the lower triangle of S^-1
+        """Per term on R the sum over its levels of the diagonal blocks of S^-1, and the
+        diagonal blocks of H^-1 on E, (levels, s, s)."""
+        P, info = lapack.dpotri(part.LS, lower=1)    # the lower triangle of S_0^-1 = P
         if info != 0:
             raise InnerModeError("the Schur complement of the crossed block is singular")
-        diagonal = np.diag(S_inv).copy()
-        lam_R = self._lam_R(part.factors)
-        if self.R_scalar:
-            P = S_inv
-            P *= lam_R[:, None]
-            P *= lam_R[None, :]
-            S_inv = None
-        else:
-            S_inv = np.tril(S_inv) + np.tril(S_inv, -1).T
-            P = self._congruence(lam_R, S_inv, transpose_first=False)
+        R_sums = {}
+        for k, inv in self._inverse_factors(part.factors).items():
+            idx = self.R_blocks[k]
+            block = P[idx[:, :, None], idx[:, None, :]].sum(axis=0)       # lower: P's part
+            block = np.tril(block) + np.tril(block, -1).T
+            R_sums[k] = inv @ block @ inv.T              # S^-1 = Lambda_R^-1 P Lambda_R^-T
         P[np.diag_indices(self.q2)] *= 0.5       # each diagonal entry once in P_kl + P_lk
         half = (self.products_T @ P.T.ravel(order="K")).reshape(self.n_levels, self.s, self.s)
         V = stacked.matmul(part.D_inv, part.lam_E.T)
         H_inv_E = part.D_inv + stacked.matmul(stacked.matmul(V, half + stacked.transpose(half)),
                                               stacked.transpose(V))
-        return diagonal, S_inv, H_inv_E
+        return R_sums, H_inv_E
 
     def gradient_sums(self, part, u, sigma2, n_beta=0, S_X_inv=None):
         """Per term, the sum over its levels of the diagonal blocks of
@@ -331,7 +307,7 @@ class CrossedComponent:
         S_X^-1, the inverse of the penalized X'WX); and sum u'u, tr H^-1 and <Lambda, F>
         on this component.  u is on ``columns``."""
         q1 = self.n_levels * self.s
-        diagonal, S_inv, H_inv_E = part.inverse_blocks()
+        R_sums, H_inv_E = part.inverse_blocks()
         u_E, u_R = u[:q1].reshape(self.n_levels, self.s), u[q1:]
         inner_E = (np.einsum("je,jf->ef", u_E, u_E) / sigma2 + H_inv_E.sum(axis=0)
                    - self.n_levels * np.eye(self.s))
@@ -349,13 +325,12 @@ class CrossedComponent:
             sums[k] = inner_E[np.ix_(slots, slots)]
         for k, idx in self.R_blocks.items():
             u_k = u_R[idx]
-            H_inv_k = (np.diag(diagonal[idx[:, 0]].sum(keepdims=True)) if self.R_scalar
-                       else S_inv[idx[:, :, None], idx[:, None, :]].sum(axis=0))
-            block = u_k.T @ u_k / sigma2 + H_inv_k - idx.shape[0] * np.eye(idx.shape[1])
+            block = u_k.T @ u_k / sigma2 + R_sums[k] - idx.shape[0] * np.eye(idx.shape[1])
             if S_X_inv is not None:
                 block += np.einsum("lap,pq,lbq->ab", E_R[idx], S_X_inv, E_R[idx])
             sums[k] = block
         grads = [None if m is None else np.linalg.solve(part.factors[k].T, m)
                  for k, m in enumerate(sums)]
-        trace = float(np.sum(H_inv_E.diagonal(axis1=1, axis2=2)) + np.sum(diagonal))
+        trace = float(np.sum(H_inv_E.diagonal(axis1=1, axis2=2))
+                      + sum(np.trace(block) for block in R_sums.values()))
         return grads, float(u @ u), trace, lam_f
