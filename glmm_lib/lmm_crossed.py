@@ -157,27 +157,31 @@ class CrossedComponent:
         sum_j C_j' c_j C_j (flattened q2 x q2), stored as its transpose: a row per (level,
         e, f), a column per entry k >= l that the level touches."""
         s, q2 = self.s, self.q2
+        index_type = np.int32 if q2 * q2 < 2**31 else np.int64
         starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
         position = np.arange(self.pair_level.size) - starts[self.pair_level]
-        upper = np.repeat(np.arange(self.pair_level.size), position + 1)   # pair with column k
-        ends = np.cumsum(position + 1)
-        lower = starts[self.pair_level[upper]] + (np.arange(upper.size)
-                                                  - np.repeat(ends - position - 1, position + 1))
+        # each pair (column k) with the pairs of its level up to itself (columns l <= k)
+        upper = np.repeat(np.arange(self.pair_level.size, dtype=index_type), position + 1)
+        block_start = np.cumsum(position + 1) - (position + 1)     # of each pair's partners
+        lower = np.repeat((starts[self.pair_level] - block_start).astype(index_type), position + 1)
+        lower += np.arange(upper.size, dtype=index_type)
         # entry (k, l), k >= l, of the lower triangle at l * q2 + k: the upper triangle of a
         # C-ordered array, the lower of its transpose, which LAPACK reads without a copy
-        flat = self.pair_col[lower] * q2 + self.pair_col[upper]
-        e, f = np.divmod(np.arange(s * s), s)
-        values = (C[upper][:, e] * C[lower][:, f]).ravel()
-        coef = (self.pair_level[upper][:, None] * s * s + np.arange(s * s)[None, :]).ravel()
-        flat = np.repeat(flat, s * s)
-        if s > 1:                  # pairs come level by level: only (e, f) needs sorting
+        cols = self.pair_col.astype(index_type)
+        flat = cols[lower] * q2 + cols[upper]
+        if s == 1:                 # pairs come level by level: rows already in order
+            values = C[upper, 0] * C[lower, 0]
+            indptr = np.concatenate([[0], np.cumsum(counts * (counts + 1) // 2)])
+        else:
+            e, f = np.divmod(np.arange(s * s), s)
+            values = (C[upper][:, e] * C[lower][:, f]).ravel()
+            coef = (self.pair_level[upper][:, None] * s * s + np.arange(s * s)[None, :]).ravel()
             order = np.argsort(coef, kind="stable")
-            coef, flat, values = coef[order], flat[order], values[order]
-        n_coef = self.n_levels * s * s
-        indptr = np.concatenate([[0], np.cumsum(np.bincount(coef, minlength=n_coef))])
-        index_type = np.int32 if q2 * q2 < 2**31 else np.int64
-        self.products_T = sp.csr_matrix(
-            (values, flat.astype(index_type), indptr.astype(index_type)), shape=(n_coef, q2 * q2))
+            flat, values = np.repeat(flat, s * s)[order], values[order]
+            indptr = np.concatenate(
+                [[0], np.cumsum(np.bincount(coef, minlength=self.n_levels * s * s))])
+        self.products_T = sp.csr_matrix((values, flat, indptr.astype(index_type)),
+                                        shape=(self.n_levels * s * s, q2 * q2))
         self.products = self.products_T.T.tocsr()       # a counting sort, linear in nnz
 
     def _place_terms(self, row_cols, term_offsets, term_sizes):
