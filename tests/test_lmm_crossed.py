@@ -16,26 +16,15 @@ import pytest
 import glmm_lib.lmm_crossprod
 from glmm_lib.model import GLMMModel
 from glmm_lib.start import starting_values
+from test_elimination import crossed
 
 TOL = 1e-10
 
 
-def crossed(n_a=9, n_b=7, seed=11, drop=0.3):
-    """Unbalanced crossing: each (a, b) cell kept with probability 1 - drop, 1-3 rows,
-    a third factor c at random and prior weights."""
-    rng = np.random.default_rng(seed)
-    cells = [(i, j) for i in range(n_a) for j in range(n_b) if rng.uniform() > drop]
-    reps = rng.integers(1, 4, len(cells))
-    a = np.repeat([c[0] for c in cells], reps)
-    b = np.repeat([c[1] for c in cells], reps)
-    c = rng.integers(0, 3, a.size)
-    x = rng.normal(size=a.size)
-    y = (-0.2 + 0.4 * x + rng.normal(0, 0.7, n_a)[a] + rng.normal(0, 0.3, n_a)[a] * x
-         + rng.normal(0, 0.5, n_b)[b] + rng.normal(0, 0.3, 3)[c] + rng.normal(0, 0.5, a.size))
-    return pd.DataFrame({"a": pd.Categorical([f"a{i}" for i in a]),
-                         "b": pd.Categorical([f"b{j}" for j in b]),
-                         "c": pd.Categorical([f"c{k}" for k in c]), "x": x, "y": y,
-                         "w": rng.uniform(0.5, 2.0, a.size)})
+def weighted_crossed():
+    """test_elimination's unbalanced crossing of a and b (c at random), with prior weights."""
+    data = crossed()
+    return data.assign(w=np.random.default_rng(3).uniform(0.5, 2.0, len(data)))
 
 
 def nested_and_crossed(seed=12):
@@ -53,12 +42,13 @@ def nested_and_crossed(seed=12):
 
 
 DESIGNS = {
-    "two crossed": (crossed, "y ~ x + (1|a) + (1|b)", {}),
-    "three crossed, weights": (crossed, "y ~ x + (1|a) + (1|b) + (1|c)", {"weights": "w"}),
-    "slope on the eliminated factor": (crossed, "y ~ x + (x|a) + (1|b)", {}),
-    "slope on the smaller factor": (crossed, "y ~ x + (1|a) + (x|b)", {}),
-    "two terms on a": (crossed, "y ~ x + (1|a) + (0 + x|a) + (1|b)", {}),
-    "diagonal slopes on both": (crossed, "y ~ x + (x||a) + (x|b)", {}),
+    "two crossed": (weighted_crossed, "y ~ x + (1|a) + (1|b)", {}),
+    "three crossed, weights": (weighted_crossed, "y ~ x + (1|a) + (1|b) + (1|c)",
+                               {"weights": "w"}),
+    "slope on the eliminated factor": (weighted_crossed, "y ~ x + (x|a) + (1|b)", {}),
+    "slope on the smaller factor": (weighted_crossed, "y ~ x + (1|a) + (x|b)", {}),
+    "two terms on a": (weighted_crossed, "y ~ x + (1|a) + (0 + x|a) + (1|b)", {}),
+    "diagonal slopes on both": (weighted_crossed, "y ~ x + (x||a) + (x|b)", {}),
     "nested and crossed": (nested_and_crossed, "y ~ x + (1|a/b) + (1|d)", {}),
 }
 
