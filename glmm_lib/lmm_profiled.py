@@ -120,6 +120,7 @@ class ProfiledGaussianObjective(LaplaceObjective):
                                           ParameterLayout(0, lay.n_theta, {}))
         self.log_sd = np.array([p.kind is Kind.LOG_SD for p in self.theta_table], float)
         self.residual_df = self.cross.total_weight - (self.n_beta if self.REML else 0)
+        self._last_profiled = self._last_factorization = (None, None)     # (key, result)
 
     def with_response(self, y) -> ProfiledGaussianObjective:
         """The same model with response ``y`` (same rows, offset included): only the
@@ -171,7 +172,8 @@ class ProfiledGaussianObjective(LaplaceObjective):
 
     @staticmethod
     def modes(fac, beta):
-        """The relative modes u (per bucket) given beta: L^-T L^-1 Lambda'Z'W(y - X beta)."""
+        """The relative modes u (per bucket, then per crossed component) given beta:
+        L^-T L^-1 Lambda'Z'W(y - X beta)."""
         gamma = np.append(-beta, 1.0)
         return ([np.einsum("cjm,cj->cm", l_inv, R @ gamma) for _, _, l_inv, R in fac.blocks]
                 + [part.modes(gamma) for part in fac.crossed])
@@ -219,7 +221,7 @@ class ProfiledGaussianObjective(LaplaceObjective):
     def profiled(self, theta):
         """The profiled log-likelihood at relative theta, its gradient, beta and sigma^2."""
         key = theta.tobytes()       # the start and the optimum are asked for again
-        if getattr(self, "_last_profiled", (None,))[0] == key:
+        if self._last_profiled[0] == key:
             return self._last_profiled[1]
         self.n_evaluations += 1
         fac = self.factorize(self.re.factors(theta))
@@ -253,7 +255,7 @@ class ProfiledGaussianObjective(LaplaceObjective):
         sigma = np.sqrt(sigma2)
         # a step in beta alone (the Hessian's differences) keeps Lambda / sigma: reuse its factors
         key = params[lay.theta].tobytes() + params[self.sigma_slot].tobytes()
-        if getattr(self, "_last_factorization", (None,))[0] != key:
+        if self._last_factorization[0] != key:
             self._last_factorization = (key, self.factorize([f / sigma for f in
                                                               self.re.factors(theta)]))
         fac = self._last_factorization[1]
