@@ -120,7 +120,7 @@ class ProfiledGaussianObjective(LaplaceObjective):
                                           ParameterLayout(0, lay.n_theta, {}))
         self.log_sd = np.array([p.kind is Kind.LOG_SD for p in self.theta_table], float)
         self.residual_df = self.cross.total_weight - (self.n_beta if self.REML else 0)
-        self._last_profiled = self._last_factorization = (None, None)     # (key, result)
+        self._last_profiled = self._last_factorization = (None, None)     # (key, result, ...)
 
     def with_response(self, y) -> ProfiledGaussianObjective:
         """The same model with response ``y`` (same rows, offset included): only the
@@ -233,7 +233,8 @@ class ProfiledGaussianObjective(LaplaceObjective):
         if self.REML:
             value -= self.logdet_R_X(fac)
         grads = self._relative_gradient(fac, beta, self.modes(fac, beta), sigma2)[0]
-        self._last_profiled = (key, (value, self._theta_gradient(theta, grads), beta, sigma2))
+        self._last_profiled = (key, (value, self._theta_gradient(theta, grads), beta, sigma2),
+                               fac)
         return self._last_profiled[1]
 
     def full_parameters(self, theta, beta, sigma2):
@@ -254,7 +255,7 @@ class ProfiledGaussianObjective(LaplaceObjective):
         sigma2 = float(np.exp(params[self.sigma_slot][0]))
         sigma = np.sqrt(sigma2)
         # a step in beta alone (the Hessian's differences) keeps Lambda / sigma: reuse its factors
-        key = params[lay.theta].tobytes() + params[self.sigma_slot].tobytes()
+        key = self._factorization_key(params)
         if self._last_factorization[0] != key:
             self._last_factorization = (key, self.factorize([f / sigma for f in
                                                               self.re.factors(theta)]))
@@ -276,6 +277,9 @@ class ProfiledGaussianObjective(LaplaceObjective):
                           True, 1)
         state.profiled = (fac, beta, modes, sigma2, rss)
         return state
+
+    def _factorization_key(self, params):
+        return params[self.layout.theta].tobytes() + params[self.sigma_slot].tobytes()
 
     def gradient(self, state) -> np.ndarray:
         lay, cross = self.layout, self.cross
@@ -337,7 +341,10 @@ class ProfiledGaussianObjective(LaplaceObjective):
         with np.errstate(all="ignore"):
             result = quasi_newton(negative, theta0, self.theta_table, max_iter)
         _, _, beta, sigma2 = self.profiled(result.x)
-        return self.full_parameters(result.x, beta, sigma2), result
+        p = self.full_parameters(result.x, beta, sigma2)
+        # the likelihood at p (where the Newton polish starts) has the same Lambda / sigma
+        self._last_factorization = (self._factorization_key(p), self._last_profiled[2])
+        return p, result
 
     def refit(self, Y, theta0=None):
         """Maximum-likelihood (or REML) estimates for each column of ``Y`` (rows, k), the
