@@ -64,8 +64,7 @@ class CrossedPart:
     lam_E: np.ndarray        # (s, s) Lambda on one level of E
     D_inv: np.ndarray        # (levels, s, s)
     LD_inv: np.ndarray       # (levels, s, s) inverses of the Cholesky factors of D_j
-    c: np.ndarray            # (levels, s, s) Lambda_E D_j^-1 Lambda_E'
-    LS: np.ndarray           # lower Cholesky factor of S
+    LS: np.ndarray           # lower Cholesky factor of S_0 (``CrossedComponent.factorize``)
     logdet_L: float
     R_E: np.ndarray          # (levels, s, p + 1)  L_D^-1 Lambda_E' Z_E'W[X y]
     R_R: np.ndarray          # (q2, p + 1)        the rest of L^-1 Lambda' Z'W[X y]
@@ -264,7 +263,7 @@ class CrossedComponent:
         reduced = self.bR - self.C.T @ stacked.matmul(c, self.bE).reshape(-1, self.bE.shape[-1])
         R_R = scipy.linalg.solve_triangular(LS, reduced, lower=True, check_finite=False)
         logdet_L = logdet_D + float(np.sum(np.log(np.diag(LS)))) + logdet_lam
-        return CrossedPart(self, factors, lam_E, D_inv, LD_inv, c, LS, logdet_L, R_E, R_R)
+        return CrossedPart(self, factors, lam_E, D_inv, LD_inv, LS, logdet_L, R_E, R_R)
 
     def solve_transposed(self, part, rhs_E, rhs_R):
         """L^-T [rhs_E; rhs_R] (rhs_E (levels, s, r), rhs_R (q2, r)): u on E and on R."""
