@@ -248,7 +248,9 @@ class CrossedComponent:
         D_inv = stacked.matmul(stacked.transpose(LD_inv), LD_inv)
         c = stacked.matmul(stacked.matmul(lam_E, D_inv), lam_E.T)
         # the lower triangle of S_0 is that of S0.T (``_pair_products``)
-        S0 = self.ZRZR - (self.products @ c.ravel()).reshape(self.q2, self.q2)
+        S0 = self.products @ c.ravel()
+        np.subtract(self.ZRZR.ravel(), S0, out=S0)          # in place: no second q2^2 array
+        S0 = S0.reshape(self.q2, self.q2)
         inverse = self._inverse_factors(factors)
         logdet_lam = 0.0
         for k, idx in self.R_blocks.items():
