@@ -9,7 +9,9 @@ Random-effect coefficients that never share a row have zero entries in Z'WZ, so 
 into dense blocks: the connected components of the graph linking the coefficients of a
 row (one component per level of a single grouping factor, one per outer level of a nested
 pair, one for all the levels of crossed factors).  Components of equal size m are stacked
-in a ``Bucket`` as (count, m, m) arrays for numpy's batched algebra.
+in a ``Bucket`` as (count, m, m) arrays for numpy's batched algebra.  A component of
+crossed factors with ``blocks.ELIMINATE_FROM`` coefficients or more is not formed densely:
+it is a ``lmm_crossed.CrossedComponent``, factored by eliminating its largest factor.
 
 Lambda is block diagonal by term and level, so inside a component it is the terms' s x s
 factors placed at their levels' slots (``Placement``).  A refit with a new response
@@ -23,6 +25,9 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
+
+from .blocks import ELIMINATE_FROM
+from .lmm_crossed import CrossedComponent
 
 
 @dataclass(frozen=True)
@@ -72,7 +77,8 @@ class Bucket:
 
 
 class CrossProducts:
-    """Z'WZ and Z'W[X y] blocked by component, [X y]'W[X y], sum(w)."""
+    """Z'WZ and Z'W[X y] blocked by component, [X y]'W[X y], sum(w); the large components
+    of crossed factors in ``crossed``."""
 
     def __init__(self, random_effects, X, y, weights):
         re = random_effects
@@ -86,7 +92,9 @@ class CrossProducts:
         Xy = np.column_stack([X, y])
         self.XyWXy = Xy.T @ (weights[:, None] * Xy)
         comp_of_col, local = self._components(re)
-        self.buckets = self._buckets(re, comp_of_col, local, Xy)
+        crossed = self.crossed_components(re, comp_of_col) or []    # None: ``applies`` refuses
+        self.crossed = [self._crossed(re, comp_of_col, c, Xy, weights) for c in crossed]
+        self.buckets = self._buckets(re, comp_of_col, local, Xy, skip=crossed)
 
     def with_response(self, y) -> CrossProducts:
         """The same products with another response: only Z'Wy, X'Wy and y'Wy are new."""
@@ -97,8 +105,31 @@ class CrossProducts:
         new.XyWXy = self.XyWXy.copy()
         new.XyWXy[-1, :] = new.XyWXy[:, -1] = xy_wy
         new.buckets = [dataclasses.replace(b, ZtWXy=np.concatenate(
-            [b.ZtWXy[..., :-1], self._slot_sums(b, wy[:, None])], axis=2)) for b in self.buckets]
+            [b.ZtWXy[..., :-1], self._slot_sums(b, y[:, None])], axis=2)) for b in self.buckets]
+        new.crossed = [c.with_response(y[c.rows]) for c in self.crossed]
         return new
+
+    @staticmethod
+    def crossed_components(re, comp_of_col):
+        """The components of ``ELIMINATE_FROM`` coefficients or more that span several
+        grouping factors (one factor's large block, as ``(0 + f | g)`` with hundreds of
+        levels of f, has no diagonal part to eliminate: None, where there is one)."""
+        sizes = np.bincount(comp_of_col)
+        large = np.flatnonzero(sizes >= ELIMINATE_FROM)
+        if large.size == 0:
+            return []
+        factor_of_term = re.slot_factors()[[sl.start for sl in re.row_slices]]
+        factor_of_col = np.repeat(factor_of_term, [t.n_levels * t.size for t in re.terms])
+        spans = [np.unique(factor_of_col[comp_of_col == c]).size for c in large]
+        if min(spans) < 2:
+            return None
+        return list(large)
+
+    def _crossed(self, re, comp_of_col, comp, Xy, weights):
+        rows = np.flatnonzero(comp_of_col[re.cols[:, 0]] == comp)
+        slot_term = np.repeat(np.arange(self.n_terms), self.sizes)
+        return CrossedComponent(rows, re.cols[rows], self._z[rows], weights[rows], Xy[rows],
+                                slot_term, re.slot_factors(), re.offsets, self.sizes)
 
     @staticmethod
     def _components(re):
@@ -130,20 +161,23 @@ class CrossProducts:
                                          minlength=count * m)
         return out.reshape(count, m, -1)
 
-    def _buckets(self, re, comp_of_col, local, Xy):
+    def _buckets(self, re, comp_of_col, local, Xy, skip):
         comp_sizes = np.bincount(comp_of_col)
         term_of_col = np.repeat(np.arange(self.n_terms), [t.n_levels * t.size for t in re.terms])
         row_comp = comp_of_col[re.cols[:, 0]]
-        sizes = np.unique(comp_sizes)
+        dense = np.ones(comp_sizes.size, bool)
+        dense[skip] = False
+        sizes = np.unique(comp_sizes[dense])
         buckets = []
         for m in sizes:
-            comps = np.flatnonzero(comp_sizes == m)
+            comps = np.flatnonzero((comp_sizes == m) & dense)
             position = np.full(comp_sizes.size, -1)
             position[comps] = np.arange(comps.size)
             member = np.flatnonzero(position[comp_of_col] >= 0)
             global_cols = np.empty((comps.size, m), dtype=np.int64)
             global_cols[position[comp_of_col[member]], local[member]] = member
-            rows = None if sizes.size == 1 else np.flatnonzero(position[row_comp] >= 0)
+            rows = (None if sizes.size == 1 and not skip
+                    else np.flatnonzero(position[row_comp] >= 0))
             cols = re.cols if rows is None else re.cols[rows]
             row_slots = position[comp_of_col[cols]] * m + local[cols]
             z = self._z if rows is None else self._z[rows]

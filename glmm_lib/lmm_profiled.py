@@ -4,7 +4,8 @@ Bolker and Walker 2015, J. Stat. Softw. 67(1), section 3).
 
 With Lambda relative to sigma (Var(u) = sigma^2 Lambda Lambda'), a theta gives
 
-    L L' = Lambda' Z'WZ Lambda + I                  (block diagonal, ``lmm_crossprod``)
+    L L' = Lambda' Z'WZ Lambda + I                  (block diagonal, ``lmm_crossprod``;
+                                                     crossed blocks ``lmm_crossed``)
     R_ZX = L^-1 Lambda' Z'WX,   c_u = L^-1 Lambda' Z'Wy
     R_X R_X' = X'WX - R_ZX' R_ZX,  c_X = R_X^-1 (X'Wy - R_ZX' c_u),  beta = R_X^-T c_X
     r^2 = y'Wy - |c_u|^2 - |c_X|^2                   (the penalized residual sum of squares)
@@ -41,7 +42,7 @@ path: they are ordinary random terms.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -63,19 +64,22 @@ def applies(model) -> bool:
     designs = model.aux_designs
     if len(designs) != 1 or not all(d.shape[1] == 1 and np.all(d == 1.0) for d in designs.values()):
         return False
-    if _largest_block(model.random_effects) >= ELIMINATE_FROM:
-        # crossed factors coupling many levels: the cross-products here would be one dense
-        # block; the general objective factors it by elimination (``elimination.py``)
+    if not _blocks_handled(model.random_effects):
         return False
     return all(_scales_with_sds(model, k) for k in range(len(model.random_effects.terms)))
 
 
-def _largest_block(re) -> int:
-    """The size of the largest connected block of Z'Z."""
+def _blocks_handled(re) -> bool:
+    """Every connected block of Z'Z is small or crossed (``lmm_crossed``), and a crossed
+    one has terms whose factors are invertible (its gradient divides by them)."""
     if len(re.terms) == 1:
-        return re.terms[0].size
+        return re.terms[0].size < ELIMINATE_FROM
     comp_of_col, _ = CrossProducts._components(re)
-    return int(np.bincount(comp_of_col).max())
+    crossed = CrossProducts.crossed_components(re, comp_of_col)
+    if crossed is None:
+        return False
+    return not crossed or all(np.linalg.cond(t.structure.factor(t.structure.start())) < 1e8
+                              for t in re.terms)
 
 
 def _scales_with_sds(model, k):
@@ -97,6 +101,7 @@ class Factorization:
     logdet_L: float
     schur: np.ndarray     # [X y]'W[X y] - R'R: the penalized sums of squares, (p+1) x (p+1)
     R: np.ndarray         # its Cholesky factor [[R_X, 0], [c_X', r]]
+    crossed: list = field(default_factory=list)   # a ``CrossedPart`` per crossed component
 
 
 class ProfiledGaussianObjective(LaplaceObjective):
@@ -115,6 +120,7 @@ class ProfiledGaussianObjective(LaplaceObjective):
                                           ParameterLayout(0, lay.n_theta, {}))
         self.log_sd = np.array([p.kind is Kind.LOG_SD for p in self.theta_table], float)
         self.residual_df = self.cross.total_weight - (self.n_beta if self.REML else 0)
+        self._last_profiled = self._last_factorization = (None, None)     # (key, result, ...)
 
     def with_response(self, y) -> ProfiledGaussianObjective:
         """The same model with response ``y`` (same rows, offset included): only the
@@ -137,8 +143,6 @@ class ProfiledGaussianObjective(LaplaceObjective):
             lam = bucket.factor_blocks(factors)
             m_lam = stacked.matmul(bucket.ZtWZ, lam)
             H = stacked.matmul(stacked.transpose(lam), m_lam) + np.eye(bucket.size)
-            # Here the crossed-factor factorisation plugs in: a component of crossed levels is
-            # one dense block (the Schur complement of one factor's diagonal block would do).
             try:
                 logdet_block, l_inv = stacked.cholesky_inverse(H)
             except np.linalg.LinAlgError:
@@ -148,12 +152,16 @@ class ProfiledGaussianObjective(LaplaceObjective):
             gram += flat.T @ flat
             logdet += logdet_block
             blocks.append((lam, m_lam, l_inv, R))
+        crossed = [component.factorize(factors) for component in cross.crossed]
+        for part in crossed:
+            gram += part.gram
+            logdet += part.logdet_L
         schur = cross.XyWXy - gram
         try:
             R = np.linalg.cholesky(schur)
         except np.linalg.LinAlgError:
             raise InnerModeError("X'V^-1X is not positive definite") from None
-        return Factorization(factors, blocks, logdet, schur, R)
+        return Factorization(factors, blocks, logdet, schur, R, crossed)
 
     def gls_beta(self, fac):
         p = self.n_beta
@@ -164,9 +172,11 @@ class ProfiledGaussianObjective(LaplaceObjective):
 
     @staticmethod
     def modes(fac, beta):
-        """The relative modes u (per bucket) given beta: L^-T L^-1 Lambda'Z'W(y - X beta)."""
+        """The relative modes u (per bucket, then per crossed component) given beta:
+        L^-T L^-1 Lambda'Z'W(y - X beta)."""
         gamma = np.append(-beta, 1.0)
-        return [np.einsum("cjm,cj->cm", l_inv, R @ gamma) for _, _, l_inv, R in fac.blocks]
+        return ([np.einsum("cjm,cj->cm", l_inv, R @ gamma) for _, _, l_inv, R in fac.blocks]
+                + [part.modes(gamma) for part in fac.crossed])
 
     def _relative_gradient(self, fac, beta, modes, sigma2):
         """dL/dLambda per term (Lambda relative), and what the sigma^2 derivative reuses:
@@ -193,6 +203,12 @@ class ProfiledGaussianObjective(LaplaceObjective):
             for k, part in enumerate(bucket.term_sums(G, cross.n_terms)):
                 if part is not None:
                     grads[k] += part
+        for part, u in zip(fac.crossed, modes[len(cross.buckets):]):
+            sums, uu_part, trace_part, lam_f_part = part.gradient_sums(u, sigma2, p, S_inv)
+            for k, g in enumerate(sums):
+                if g is not None:
+                    grads[k] += g
+            uu, trace, lam_f = uu + uu_part, trace + trace_part, lam_f + lam_f_part
         return grads, uu, trace, lam_f
 
     def _theta_gradient(self, theta, grads, scale=1.0):
@@ -204,6 +220,9 @@ class ProfiledGaussianObjective(LaplaceObjective):
     # ---- the profiled criterion (theta alone) -------------------------------
     def profiled(self, theta):
         """The profiled log-likelihood at relative theta, its gradient, beta and sigma^2."""
+        key = theta.tobytes()       # the start and the optimum are asked for again
+        if self._last_profiled[0] == key:
+            return self._last_profiled[1]
         self.n_evaluations += 1
         fac = self.factorize(self.re.factors(theta))
         beta = self.gls_beta(fac)
@@ -214,7 +233,9 @@ class ProfiledGaussianObjective(LaplaceObjective):
         if self.REML:
             value -= self.logdet_R_X(fac)
         grads = self._relative_gradient(fac, beta, self.modes(fac, beta), sigma2)[0]
-        return value, self._theta_gradient(theta, grads), beta, sigma2
+        self._last_profiled = (key, (value, self._theta_gradient(theta, grads), beta, sigma2),
+                               fac)
+        return self._last_profiled[1]
 
     def full_parameters(self, theta, beta, sigma2):
         """The optimizer's p (absolute theta, log sigma^2) for a relative theta."""
@@ -233,7 +254,12 @@ class ProfiledGaussianObjective(LaplaceObjective):
         theta = params[lay.theta]
         sigma2 = float(np.exp(params[self.sigma_slot][0]))
         sigma = np.sqrt(sigma2)
-        fac = self.factorize([f / sigma for f in self.re.factors(theta)])
+        # a step in beta alone (the Hessian's differences) keeps Lambda / sigma: reuse its factors
+        key = self._factorization_key(params)
+        if self._last_factorization[0] != key:
+            self._last_factorization = (key, self.factorize([f / sigma for f in
+                                                              self.re.factors(theta)]))
+        fac = self._last_factorization[1]
         beta = self.gls_beta(fac) if self.REML else params[lay.beta]
         gamma = np.append(-beta, 1.0)
         rss = float(gamma @ fac.schur @ gamma)
@@ -245,10 +271,15 @@ class ProfiledGaussianObjective(LaplaceObjective):
         b = np.empty(self.re.q)
         for bucket, u in zip(self.cross.buckets, modes):
             b[bucket.global_cols] = u / sigma                    # spherical b = u / sigma
+        for component, u in zip(self.cross.crossed, modes[len(self.cross.buckets):]):
+            b[component.columns] = u / sigma
         state = ModeState(params, b, None, self.aux_values(params), None, None, float(value),
                           True, 1)
         state.profiled = (fac, beta, modes, sigma2, rss)
         return state
+
+    def _factorization_key(self, params):
+        return params[self.layout.theta].tobytes() + params[self.sigma_slot].tobytes()
 
     def gradient(self, state) -> np.ndarray:
         lay, cross = self.layout, self.cross
@@ -310,7 +341,10 @@ class ProfiledGaussianObjective(LaplaceObjective):
         with np.errstate(all="ignore"):
             result = quasi_newton(negative, theta0, self.theta_table, max_iter)
         _, _, beta, sigma2 = self.profiled(result.x)
-        return self.full_parameters(result.x, beta, sigma2), result
+        p = self.full_parameters(result.x, beta, sigma2)
+        # the likelihood at p (where the Newton polish starts) has the same Lambda / sigma
+        self._last_factorization = (self._factorization_key(p), self._last_profiled[2])
+        return p, result
 
     def refit(self, Y, theta0=None):
         """Maximum-likelihood (or REML) estimates for each column of ``Y`` (rows, k), the

@@ -4,7 +4,8 @@ Oracle: ``fixtures/crossed_fixtures.json``, written by ``fixtures/make_crossed_f
 from exactly the data these tests read: lme4's InstEval (``data/lme4_insteval.csv.gz``;
 here its first 600 students, the whole set is in benchmarks/bench_crossed.py), lme4's
 VerbAgg and a seeded crossed binary design (``fixtures/data``).  Each of these designs has
-more than ``blocks.ELIMINATE_FROM`` coupled coefficients, so it is factored by elimination.
+more than ``blocks.ELIMINATE_FROM`` coupled coefficients, so it is factored by elimination
+(the gaussian ones on the profiled criterion, ``lmm_crossed.py``).
 
 Tolerances: the log-likelihood to 1e-6 relative (the issue's "exact"), and those of
 tests/test_glmmtmb.py for the rest: estimates within 1% of R's standard error, glmmTMB's
@@ -79,6 +80,7 @@ def test_insteval_students_1_to_600_match_lmer(REML):
     assert [df[c].cat.categories.size for c in ("s", "d", "dept")] == list(ref["levels"].values())
     fit = gl.glmm("y ~ service + (1|s) + (1|d) + (1|dept)", df, REML=REML)
     assert fit.model.random_effects.blocks.coupled
+    assert fit.model.objective().cross.crossed     # the profiled criterion, by elimination
     check(fit, ref, compare_se=False)
 
 
