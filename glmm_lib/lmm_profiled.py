@@ -41,6 +41,7 @@ path: they are ordinary random terms.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -101,7 +102,13 @@ class Factorization:
 
 class ProfiledGaussianObjective(LaplaceObjective):
     def __init__(self, model, crossproducts=None):
-        super().__init__(model)
+        # not LaplaceObjective.__init__: its block structure of H and constant term cost a
+        # pass over the rows, which this objective never needs to make
+        self.model, self.family, self.re = model, model.family, model.random_effects
+        self.parameters, self.layout = model.parameters, model.parameters.layout
+        self._constant_aux = set(model.aux_designs)     # one residual variance (``applies``)
+        self._last_state = None
+        self.n_evaluations = 0
         self.REML = model.REML
         if self.REML:
             self.parameters = model.parameters.without_fixed_effects()
@@ -267,17 +274,20 @@ class ProfiledGaussianObjective(LaplaceObjective):
         return out
 
     def final_state(self, params, b_start=None) -> ModeState:
-        """The state on every row: eta, A = Z Lambda and the factors of H as the results
-        read them (one pass over the rows)."""
+        """The state at the optimum; what needs a pass over the rows (eta, A = Z Lambda and
+        the factors of H as the results read them) is left to ``row_pass``, made when read."""
         state = self.mode(params)
-        m = self.model
-        beta = state.profiled[1]
-        state.A = self.re.values(params[self.layout.theta])
-        state.eta = m.X @ beta + np.sum(state.A * state.b[self.re.cols], axis=1) + m.offset
         state.aux = self.aux_values(params, per_row=True)
-        w = m.weights / np.exp(state.aux[next(iter(m.aux_designs))])
-        state.chol = self.blocks.cholesky(self.blocks.assemble(state.A, w))
+        state.row_pass = functools.partial(self._row_pass, params, state.profiled[1], state.b,
+                                           state.aux)
         return state
+
+    def _row_pass(self, params, beta, b, aux):
+        m, re = self.model, self.re
+        A = re.values(params[self.layout.theta])
+        eta = m.X @ beta + np.sum(A * b[re.cols], axis=1) + m.offset
+        w = m.weights / np.exp(aux[next(iter(m.aux_designs))])
+        return eta, A, re.blocks.cholesky(re.blocks.assemble(A, w))
 
     def fixed_effects(self, state, cov):
         if not self.REML:
