@@ -64,9 +64,16 @@ def build_term(spec: RandomTermSpec, data: pd.DataFrame) -> RandomTerm:
     code_columns = [data[c].cat.codes.to_numpy().astype(np.int64) for c in cols]
     # one integer key per combination, in the order of the factors' levels
     key = np.zeros(len(data), dtype=np.int64)
+    n_keys = 1
     for c, codes_c in zip(cols, code_columns):
         key = key * len(data[c].cat.categories) + codes_c
-    uniq_keys, codes = np.unique(key, return_inverse=True)
+        n_keys *= len(data[c].cat.categories)
+    if n_keys <= 4 * len(data):     # a table of the combinations: no sort of the rows
+        present = np.bincount(key, minlength=n_keys) > 0
+        uniq_keys = np.flatnonzero(present)
+        codes = (np.cumsum(present) - 1)[key]
+    else:
+        uniq_keys, codes = np.unique(key, return_inverse=True)
     remaining = uniq_keys.copy()
     parts = []
     for c in reversed(cols):
