@@ -51,7 +51,7 @@ from .blocks import ELIMINATE_FROM
 from .errors import GLMMInputError
 from .laplace import InnerModeError, LaplaceObjective, ModeState
 from .lmm_crossprod import CrossProducts
-from .optimizer import OptSummary, finish, quasi_newton
+from .optimizer import OptSummary, finish, forward_columns, numeric_hessian, quasi_newton
 from .parameters import Kind, ParameterLayout, ParameterTable
 from .reml import reml_beta_covariance
 
@@ -276,7 +276,9 @@ class ProfiledGaussianObjective(LaplaceObjective):
     def final_state(self, params, b_start=None) -> ModeState:
         """The state at the optimum; what needs a pass over the rows (eta, A = Z Lambda and
         the factors of H as the results read them) is left to ``row_pass``, made when read."""
-        state = self.mode(params)
+        last = self._last_state
+        state = (last if last is not None and np.array_equal(last.params, params)
+                 else self.mode(params))
         state.aux = self.aux_values(params, per_row=True)
         state.row_pass = functools.partial(self._row_pass, params, state.profiled[1], state.b,
                                            state.aux)
@@ -306,20 +308,26 @@ class ProfiledGaussianObjective(LaplaceObjective):
         p = np.asarray(start, float)
         return p[self.layout.theta] - 0.5 * p[self.sigma_slot][0] * self.log_sd
 
-    def optimize_theta(self, theta0, max_iter=1000):
-        """The maximum of the profiled log-likelihood over relative theta."""
+    def optimize_theta(self, theta0, max_iter=1000, seen=None):
+        """The maximum of the profiled log-likelihood over relative theta.  ``seen`` keeps
+        each evaluation by theta: (value, gradient, beta, sigma^2), None where it failed."""
+        seen = {} if seen is None else seen
+
         def negative(theta):
-            try:
-                value, grad, _, _ = self.profiled(theta)
-            except (InnerModeError, np.linalg.LinAlgError, FloatingPointError):
+            key = theta.tobytes()
+            if key not in seen:
+                try:
+                    seen[key] = self.profiled(theta)
+                except (InnerModeError, np.linalg.LinAlgError, FloatingPointError):
+                    seen[key] = None
+            out = seen[key]
+            if out is None or not np.isfinite(out[0]) or not np.all(np.isfinite(out[1])):
                 return np.inf, np.zeros_like(theta)
-            if not np.isfinite(value) or not np.all(np.isfinite(grad)):
-                return np.inf, np.zeros_like(theta)
-            return -value, -grad
+            return -out[0], -out[1]
 
         with np.errstate(all="ignore"):
             result = quasi_newton(negative, theta0, self.theta_table, max_iter)
-        _, _, beta, sigma2 = self.profiled(result.x)
+        _, _, beta, sigma2 = seen.get(result.x.tobytes()) or self.profiled(result.x)
         return self.full_parameters(result.x, beta, sigma2), result
 
     def refit(self, Y, theta0=None):
@@ -345,16 +353,17 @@ class ProfiledGaussianObjective(LaplaceObjective):
         criterion, then, on the full parameter vector, the Newton polish and the Hessian the
         standard errors come from (``optimizer``).  Returns (OptSummary, Hessian of -L)."""
         theta0 = self.theta_start(start)
-        _, _, beta0, sigma2_0 = self.profiled(theta0)
+        seen = {}
+        p, result = self.optimize_theta(theta0, max_iter, seen)
+        _, _, beta0, sigma2_0 = seen.get(theta0.tobytes()) or self.profiled(theta0)
         p_start = self.full_parameters(theta0, beta0, sigma2_0)
-        p, result = self.optimize_theta(theta0, max_iter)
-        cache = {}
+        states, cache = {}, {}
 
         def negative(params):
             key = params.tobytes()
             if key not in cache:
                 try:
-                    state = self.mode(params)
+                    state = states[key] = self.mode(params)
                     cache[key] = (-state.value, -self.gradient(state))
                 except (InnerModeError, np.linalg.LinAlgError, FloatingPointError):
                     cache[key] = (np.inf, np.zeros_like(params))
@@ -363,12 +372,35 @@ class ProfiledGaussianObjective(LaplaceObjective):
         def gradient_only(params):
             return negative(params)[1]
 
+        def hessian_at(params, grad):
+            return self._hessian(gradient_only, params, grad,
+                                 states.get(params.tobytes()) or self.mode(params))
+
         table = self.parameters
         result.x = p        # the profiled optimum on the full parameter vector
         with np.errstate(all="ignore"):
             p, value, grad, hessian, at_limit, result = finish(
-                negative, gradient_only, result, table, max_iter, newton_steps)
+                negative, gradient_only, result, table, max_iter, newton_steps, hessian_at)
+        self._last_state = states.get(p.tobytes())       # the final state starts from it
         summary = OptSummary(p_start, p, table.names, table.bounds, -value, -grad,
                              self.n_evaluations, self.n_evaluations, str(result.message),
                              at_limit)
         return summary, hessian
+
+    def _hessian(self, gradient, params, grad, state):
+        """The Hessian of -L at ``params`` (``state`` there), by forward differences of the
+        exact gradient in the variance parameters.  Under ML, beta enters L quadratically:
+        its block is exact, X'V^-1X = S_XX / sigma^2 (S the penalized sums of squares), and
+        its cross block is read from the other parameters' columns."""
+        if self.REML:
+            return numeric_hessian(gradient, params, grad)
+        beta = np.arange(self.layout.size)[self.layout.beta]
+        others = np.setdiff1d(np.arange(self.layout.size), beta)
+        fac, _, _, sigma2, _ = state.profiled
+        hess = np.empty((self.layout.size, self.layout.size))
+        hess[:, others] = forward_columns(gradient, params, grad, others)
+        hess[np.ix_(beta, beta)] = fac.schur[:self.n_beta, :self.n_beta] / sigma2
+        hess[np.ix_(others, beta)] = hess[np.ix_(beta, others)].T
+        block = hess[np.ix_(others, others)]
+        hess[np.ix_(others, others)] = 0.5 * (block + block.T)
+        return hess

@@ -47,14 +47,19 @@ def numeric_hessian(gradient, params, center_gradient, step=1e-5):
     solved to round-off), so the truncation error h/2 |d3L| dominates and stays near
     1e-5 relative, well inside the agreement with TMB's own Hessian (R's optimHess:
     central differences with steps of 1e-3)."""
-    k = params.size
-    hess = np.empty((k, k))
-    for j in range(k):
+    hess = forward_columns(gradient, params, center_gradient, range(params.size), step)
+    return 0.5 * (hess + hess.T)
+
+
+def forward_columns(gradient, params, center_gradient, columns, step=1e-5):
+    """The Hessian's ``columns`` (positions in ``params``) by forward differences, unsymmetrized."""
+    out = np.empty((params.size, len(columns)))
+    for i, j in enumerate(columns):
         h = step * max(1.0, abs(params[j]))
         up = params.copy()
         up[j] += h
-        hess[:, j] = (gradient(up) - center_gradient) / h
-    return 0.5 * (hess + hess.T)
+        out[:, i] = (gradient(up) - center_gradient) / h
+    return out
 
 
 def central_hessian(gradient, params, step=1e-4):
