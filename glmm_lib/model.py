@@ -13,7 +13,7 @@ import functools
 import numpy as np
 import pandas as pd
 
-from . import fitting
+from . import fitting, model_cache
 from .auxiliary import auxiliary_designs
 from .distinct_rows import collapse
 from .errors import GLMMInputError
@@ -125,6 +125,10 @@ def glmm(formula: str, data: pd.DataFrame, family="gaussian", link=None, weights
     inflation, ``dispformula`` (e.g. "~x") models the dispersion on the log scale,
     ``REML=True`` gives restricted maximum likelihood for gaussian models.
     """
-    model = GLMMModel(formula, data, family=family, link=link, weights=weights, offset=offset,
-                      ziformula=ziformula, dispformula=dispformula, REML=REML)
+    arguments = (family, link, weights, offset, ziformula, dispformula, REML)
+    model = model_cache.cached(formula, data, arguments)
+    if model is None:
+        model = GLMMModel(formula, data, family=family, link=link, weights=weights,
+                          offset=offset, ziformula=ziformula, dispformula=dispformula, REML=REML)
+        model_cache.keep(model, formula, data, arguments)
     return model.fit(start=start, **optimizer_options)
