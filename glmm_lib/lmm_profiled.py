@@ -205,7 +205,8 @@ class ProfiledGaussianObjective(LaplaceObjective):
     def _theta_gradient(self, theta, grads, scale=1.0):
         out = np.empty(self.re.n_theta)
         for term, sl, g in zip(self.re.terms, self.re.theta_slices, grads):
-            out[sl] = [np.sum(d * g) / scale for d in term.structure.jacobian(theta[sl])]
+            out[sl] = np.einsum("kij,ij->k", np.asarray(term.structure.jacobian(theta[sl])),
+                                g) / scale
         return out
 
     # ---- the profiled criterion (theta alone) -------------------------------
