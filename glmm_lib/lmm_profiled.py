@@ -26,8 +26,10 @@ summed over each term's levels and chained through the structure's d Lambda / d 
 The optimizer moves theta alone (``optimize``).  The standard errors stay glmmTMB's: the
 same quantities give the likelihood and its exact gradient at any full parameter vector
 (beta, theta, log sigma^2; without beta under REML), so the Hessian over all parameters is
-taken as for every other objective, and the final state is computed as before.  A refit
-with a new response recomputes only the response's products (``with_response``).
+taken by differences of that gradient as for every other objective, except that under ML
+its beta block is exact (``_hessian``).  The final state needs no pass over the rows until
+the results read eta or the factors of H (``final_state``).  A refit with a new response
+recomputes only the response's products (``with_response``).
 
 Where this path does not apply (``applies``), the general objectives stay:
   - ``dispformula = ~0`` (sigma^2 fixed near zero, the covariance structure carrying all the
