@@ -35,16 +35,17 @@ def _key(formula, arguments):
     return (formula, *arguments)
 
 
-def _column(data, name):
+def _column(data, name, copy=False):
     """What the model reads of a column: its dtype and values, a factor's levels and codes."""
     col = data[name] if name in data.columns else None
     if not isinstance(col, pd.Series):          # missing, or several columns of that name
         return None
-    if isinstance(col.dtype, pd.CategoricalDtype):
+    values = col.array
+    if isinstance(values, pd.Categorical):
         # dtype equality ignores the order of unordered levels: the design does not
-        return ("factor", col.cat.ordered, col.cat.categories.to_numpy(copy=True),
-                col.cat.codes.to_numpy(copy=True))
-    return (str(col.dtype), col.to_numpy(copy=True))
+        return ("factor", values.ordered, values.categories.to_numpy(copy=copy),
+                values.codes.copy() if copy else values.codes)
+    return (str(col.dtype), col.to_numpy(copy=copy))
 
 
 def _same(first, second) -> bool:
@@ -54,7 +55,8 @@ def _same(first, second) -> bool:
 
 
 def _snapshot(model, data):
-    return (data.index.copy(), {name: _column(data, name) for name in model.frame.data.columns})
+    return (data.index.copy(), {name: _column(data, name, copy=True)
+                                for name in model.frame.data.columns})
 
 
 def _unchanged(snapshot, data) -> bool:
