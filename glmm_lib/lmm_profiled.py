@@ -44,6 +44,7 @@ path: they are ordinary random terms.
 from __future__ import annotations
 
 import functools
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -92,6 +93,20 @@ def _scales_with_sds(model, k):
                             rtol=1e-12, atol=0.0))
 
 
+# The cross-products of each model alive: a model that ``gl.glmm`` reuses (``model_cache``)
+# or that is fitted again is fitted without a pass over its rows.  A model with another
+# response is another object (``refit.with_response`` copies it), so the model is the key.
+_crossproducts = weakref.WeakKeyDictionary()
+
+
+def _model_crossproducts(model) -> CrossProducts:
+    cross = _crossproducts.get(model)
+    if cross is None:
+        cross = _crossproducts[model] = CrossProducts(model.random_effects, model.X,
+                                                      model.y - model.offset, model.weights)
+    return cross
+
+
 @dataclass
 class Factorization:
     """What one theta (Lambda relative to sigma) gives, before beta and sigma are chosen."""
@@ -117,8 +132,7 @@ class ProfiledGaussianObjective(LaplaceObjective):
             self.layout = self.parameters.layout
         self.n_beta = model.X.shape[1]
         self.sigma_slot = self.layout.aux(next(iter(model.aux_designs)))
-        self.cross = crossproducts or CrossProducts(self.re, model.X, model.y - model.offset,
-                                                    model.weights)
+        self.cross = crossproducts or _model_crossproducts(model)
         lay = model.layout
         self.theta_table = ParameterTable(tuple(model.parameters[lay.theta]),
                                           ParameterLayout(0, lay.n_theta, {}))
