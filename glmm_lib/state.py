@@ -59,6 +59,9 @@ def final_state(objective, params, hessian, b_start=None, at_limit=()) -> FinalS
     beta, beta_cov = objective.fixed_effects(mode, cov)
     # an objective that never passes over the rows (``lmm_profiled``) leaves that pass to
     # the results, which make it only when they read eta, A or the factors of H
-    row_pass = getattr(mode, "row_pass", None) or (lambda: (mode.eta, mode.A, mode.chol))
+    row_pass = getattr(mode, "row_pass", None)
+    if row_pass is None:
+        rows = (mode.eta, mode.A, mode.chol)
+        row_pass = lambda: rows         # made already; the mode itself is not held
     return FinalState(objective.parameters, params, mode.value, beta, beta_cov, hessian, cov,
                       mode.b, mode.aux, row_pass, mode.inner_converged, tuple(at_limit))
