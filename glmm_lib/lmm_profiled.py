@@ -390,8 +390,10 @@ class ProfiledGaussianObjective(LaplaceObjective):
             return negative(params)[1]
 
         def hessian_at(params, grad):
-            return self._hessian(gradient_only, params, grad,
-                                 states.get(params.tobytes()) or self.mode(params))
+            state = states.get(params.tobytes())
+            if state is None:       # L could not be evaluated there: no exact beta block
+                return numeric_hessian(gradient_only, params, grad)
+            return self._hessian(gradient_only, params, grad, state)
 
         table = self.parameters
         result.x = p        # the profiled optimum on the full parameter vector
