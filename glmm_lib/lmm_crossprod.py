@@ -157,9 +157,6 @@ class CrossProducts:
             global_cols[position[comp_of_col[member]], local[member]] = member
             rows = None if sizes.size == 1 else np.flatnonzero(position[row_comp] >= 0)
             cols = re.cols if rows is None else re.cols[rows]
-            terms_here = np.unique(term_of_col[member])
-            single = (int(terms_here[0]) if terms_here.size == 1
-                      and m == re.terms[terms_here[0]].size else None)
             z = self._z if rows is None else self._z[rows]
             wz = self._wz if rows is None else self._wz[rows]
             ZtWZ = np.zeros((comps.size, m, m))
@@ -195,6 +192,9 @@ class CrossProducts:
                     k, s, np.repeat(position[comp_of_col[level_cols[:, 0]]], s * s),
                     np.repeat(slots, s, axis=1).ravel(), np.tile(slots, s).ravel(),
                     np.tile(np.arange(s * s), levels.size)))
+            terms_here = np.unique(term_of_col[member])
+            single = (int(terms_here[0]) if terms_here.size == 1
+                      and m == re.terms[terms_here[0]].size else None)
             bucket = Bucket(int(m), global_cols, rows, row_slots, ZtWZ, None, tuple(placements),
                             single)
             buckets.append(dataclasses.replace(bucket, ZtWXy=self._slot_sums(bucket, Xy)))
