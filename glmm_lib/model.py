@@ -44,7 +44,10 @@ class GLMMModel:
                                                    extra_formulas=extra)
         self.weighted = not np.all(self.frame.weights == 1.0)
         self.fixed = FixedEffects.from_frame(self.formula.fixed, self.frame.data)
-        terms = [build_term(spec, self.frame.data) for spec in self.formula.random]
+        # a random term whose left-hand side is the fixed part, (x | g) with y ~ x, shares X
+        shared = {self.formula.fixed: self.fixed}
+        terms = [build_term(spec, self.frame.data, shared.get(spec.lhs))
+                 for spec in self.formula.random]
         self.random_effects = RandomEffects(terms, self.frame.nobs)
         aux = self.auxiliary = auxiliary_designs(self.options, self.frame.data, self.frame.nobs)
         self.aux_fixed, self.aux_designs, self.aux_offsets = aux.fixed, aux.designs, aux.offsets
