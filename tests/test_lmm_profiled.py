@@ -4,6 +4,8 @@
   for a gaussian model, computed row by row, sharing none of the cross-product algebra)
   and, under REML, the REML objective's, for every random-effects form and with weights;
 - the maximum of the profiled criterion over theta alone is where the full gradient is zero;
+- the rows the results read (eta, A, the factors of H), made only then, are the general
+  objective's, and the Hessian's exact beta block agrees with differences of the gradient;
 - a refit with a new response (cross-products of y only) gives the fit of that response
   from scratch;
 - the stacked Cholesky factor and inverse agree with numpy's.
