@@ -53,8 +53,10 @@ def parameters_at_limit(table, params, hessian) -> tuple:
 
 
 def retreat(value_at, params, held) -> np.ndarray:
-    """``params`` with each parameter at its limit brought back towards zero, one unit at
-    a time, while the log-likelihood ``value_at(p)`` stays within RETREAT_LOSS.
+    """``params`` with each parameter at its limit brought back towards zero, to the
+    integers, one unit at a time, while the log-likelihood ``value_at(p)`` stays within
+    RETREAT_LOSS.  On the integers, the point does not depend on where along the flat
+    stretch the optimizer stopped (which differs with the BLAS kernel).
 
     A gaussian model whose residual SD runs to zero (exp(-20)) has H = A'WA + I with
     weights of order e^40: the likelihood is right there but its gradient is not, and a
@@ -66,7 +68,8 @@ def retreat(value_at, params, held) -> np.ndarray:
     for k in held:
         while abs(p[k]) > 1.0:
             trial = p.copy()
-            trial[k] -= np.sign(p[k])
+            whole = np.trunc(p[k])
+            trial[k] = whole if whole != p[k] else p[k] - np.sign(p[k])
             value = value_at(trial)
             if not (np.isfinite(value) and value >= best - RETREAT_LOSS):
                 break

@@ -87,10 +87,15 @@ class CrossProducts:
         self.q, self.p = re.q, X.shape[1]
         self.X, self.weights = X, weights
         self.total_weight = float(np.sum(weights))
-        self._wz = np.hstack([t.design.X for t in re.terms]) * weights[:, None]
-        self._z = np.hstack([t.design.X for t in re.terms])
-        Xy = np.column_stack([X, y])
-        self.XyWXy = Xy.T @ (weights[:, None] * Xy)
+        self._z = (re.terms[0].design.X if self.n_terms == 1
+                   else np.hstack([t.design.X for t in re.terms]))
+        unweighted = bool(np.all(weights == 1.0))
+        self._wz = self._z if unweighted else self._z * weights[:, None]
+        Xy = np.empty((X.shape[0], self.p + 1), order="F")   # columns contiguous for bincount
+        Xy[:, :-1], Xy[:, -1] = X, y
+        # one grouping factor: each level is a component, and a row's is its level
+        self._level = re.terms[0].codes if self.n_terms == 1 else None
+        self.XyWXy = Xy.T @ (Xy if unweighted else weights[:, None] * Xy)
         comp_of_col, local = self._components(re)
         crossed = self.crossed_components(re, comp_of_col) or []    # None: ``applies`` refuses
         self.crossed = [self._crossed(re, comp_of_col, c, Xy, weights) for c in crossed]
@@ -154,6 +159,13 @@ class CrossProducts:
         count, m = bucket.global_cols.shape
         wz = self._wz if bucket.rows is None else self._wz[bucket.rows]
         vals = values if bucket.rows is None else values[bucket.rows]
+        if self._level is not None:     # one factor: slot k of a row is its value k
+            out = np.empty((count, m, values.shape[1]))
+            for k in range(m):
+                for j in range(values.shape[1]):
+                    out[:, k, j] = np.bincount(self._level, wz[:, k] * vals[:, j],
+                                               minlength=count)
+            return out
         out = np.zeros((count * m, values.shape[1]))
         for k in range(wz.shape[1]):
             for j in range(values.shape[1]):
@@ -164,10 +176,10 @@ class CrossProducts:
     def _buckets(self, re, comp_of_col, local, Xy, skip):
         comp_sizes = np.bincount(comp_of_col)
         term_of_col = np.repeat(np.arange(self.n_terms), [t.n_levels * t.size for t in re.terms])
-        row_comp = comp_of_col[re.cols[:, 0]]
         dense = np.ones(comp_sizes.size, bool)
         dense[skip] = False
         sizes = np.unique(comp_sizes[dense])
+        row_comp = comp_of_col[re.cols[:, 0]] if sizes.size > 1 or skip else None
         buckets = []
         for m in sizes:
             comps = np.flatnonzero((comp_sizes == m) & dense)
@@ -179,19 +191,28 @@ class CrossProducts:
             rows = (None if sizes.size == 1 and not skip
                     else np.flatnonzero(position[row_comp] >= 0))
             cols = re.cols if rows is None else re.cols[rows]
-            row_slots = position[comp_of_col[cols]] * m + local[cols]
             z = self._z if rows is None else self._z[rows]
             wz = self._wz if rows is None else self._wz[rows]
-            # Z'WZ: each row adds w z z' at its own slots; the pair (k2, k1) of a row's
-            # values is the transpose of the pair (k1, k2)
             ZtWZ = np.zeros((comps.size, m, m))
-            row_local = local[cols]
-            for k1 in range(cols.shape[1]):
-                for k2 in range(k1, cols.shape[1]):
-                    pair = np.bincount(row_slots[:, k1] * m + row_local[:, k2],
-                                       wz[:, k1] * z[:, k2], minlength=comps.size * m * m)
-                    pair = pair.reshape(comps.size, m, m)
-                    ZtWZ += pair if k1 == k2 else pair + np.swapaxes(pair, 1, 2)
+            if self._level is not None:
+                # one factor, a component per level: the slots are the columns themselves,
+                # and Z'WZ sums w z z' by level
+                row_slots = cols
+                for k1 in range(m):
+                    for k2 in range(k1, m):
+                        ZtWZ[:, k1, k2] = ZtWZ[:, k2, k1] = np.bincount(
+                            self._level, wz[:, k1] * z[:, k2], minlength=comps.size)
+            else:
+                # each row adds w z z' at its own slots; the pair (k2, k1) of a row's
+                # values is the transpose of the pair (k1, k2)
+                row_slots = position[comp_of_col[cols]] * m + local[cols]
+                row_local = local[cols]
+                for k1 in range(cols.shape[1]):
+                    for k2 in range(k1, cols.shape[1]):
+                        pair = np.bincount(row_slots[:, k1] * m + row_local[:, k2],
+                                           wz[:, k1] * z[:, k2], minlength=comps.size * m * m)
+                        pair = pair.reshape(comps.size, m, m)
+                        ZtWZ += pair if k1 == k2 else pair + np.swapaxes(pair, 1, 2)
             placements = []
             for k, (term, off) in enumerate(zip(re.terms, re.offsets)):
                 s = term.size

@@ -27,8 +27,10 @@ summed over each term's levels and chained through the structure's d Lambda / d 
 The optimizer moves theta alone (``optimize``).  The standard errors stay glmmTMB's: the
 same quantities give the likelihood and its exact gradient at any full parameter vector
 (beta, theta, log sigma^2; without beta under REML), so the Hessian over all parameters is
-taken as for every other objective, and the final state is computed as before.  A refit
-with a new response recomputes only the response's products (``with_response``).
+taken by differences of that gradient as for every other objective, except that under ML
+its beta block is exact (``_hessian``).  The final state needs no pass over the rows until
+the results read eta or the factors of H (``final_state``).  A refit with a new response
+recomputes only the response's products (``with_response``).
 
 Where this path does not apply (``applies``), the general objectives stay:
   - ``dispformula = ~0`` (sigma^2 fixed near zero, the covariance structure carrying all the
@@ -42,6 +44,8 @@ path: they are ordinary random terms.
 """
 from __future__ import annotations
 
+import functools
+import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -51,7 +55,7 @@ from .blocks import ELIMINATE_FROM
 from .errors import GLMMInputError
 from .laplace import InnerModeError, LaplaceObjective, ModeState
 from .lmm_crossprod import CrossProducts
-from .optimizer import OptSummary, finish, quasi_newton
+from .optimizer import OptSummary, finish, forward_columns, numeric_hessian, quasi_newton
 from .parameters import Kind, ParameterLayout, ParameterTable
 from .reml import reml_beta_covariance
 
@@ -93,6 +97,20 @@ def _scales_with_sds(model, k):
                             rtol=1e-12, atol=0.0))
 
 
+# The cross-products of each model alive: a model that ``gl.glmm`` reuses (``model_cache``)
+# or that is fitted again is fitted without a pass over its rows.  A model with another
+# response is another object (``refit.with_response`` copies it), so the model is the key.
+_crossproducts = weakref.WeakKeyDictionary()
+
+
+def _model_crossproducts(model) -> CrossProducts:
+    cross = _crossproducts.get(model)
+    if cross is None:
+        cross = _crossproducts[model] = CrossProducts(model.random_effects, model.X,
+                                                      model.y - model.offset, model.weights)
+    return cross
+
+
 @dataclass
 class Factorization:
     """What one theta (Lambda relative to sigma) gives, before beta and sigma are chosen."""
@@ -106,15 +124,20 @@ class Factorization:
 
 class ProfiledGaussianObjective(LaplaceObjective):
     def __init__(self, model, crossproducts=None):
-        super().__init__(model)
+        # not LaplaceObjective.__init__: its block structure of H and constant term cost a
+        # pass over the rows, which this objective never needs to make
+        self.model, self.family, self.re = model, model.family, model.random_effects
+        self.parameters, self.layout = model.parameters, model.parameters.layout
+        self._constant_aux = set(model.aux_designs)     # one residual variance (``applies``)
+        self._last_state = None
+        self.n_evaluations = 0
         self.REML = model.REML
         if self.REML:
             self.parameters = model.parameters.without_fixed_effects()
             self.layout = self.parameters.layout
         self.n_beta = model.X.shape[1]
         self.sigma_slot = self.layout.aux(next(iter(model.aux_designs)))
-        self.cross = crossproducts or CrossProducts(self.re, model.X, model.y - model.offset,
-                                                    model.weights)
+        self.cross = crossproducts or _model_crossproducts(model)
         lay = model.layout
         self.theta_table = ParameterTable(tuple(model.parameters[lay.theta]),
                                           ParameterLayout(0, lay.n_theta, {}))
@@ -214,7 +237,8 @@ class ProfiledGaussianObjective(LaplaceObjective):
     def _theta_gradient(self, theta, grads, scale=1.0):
         out = np.empty(self.re.n_theta)
         for term, sl, g in zip(self.re.terms, self.re.theta_slices, grads):
-            out[sl] = [np.sum(d * g) / scale for d in term.structure.jacobian(theta[sl])]
+            out[sl] = np.einsum("kij,ij->k", np.asarray(term.structure.jacobian(theta[sl])),
+                                g) / scale
         return out
 
     # ---- the profiled criterion (theta alone) -------------------------------
@@ -298,17 +322,22 @@ class ProfiledGaussianObjective(LaplaceObjective):
         return out
 
     def final_state(self, params, b_start=None) -> ModeState:
-        """The state on every row: eta, A = Z Lambda and the factors of H as the results
-        read them (one pass over the rows)."""
-        state = self.mode(params)
-        m = self.model
-        beta = state.profiled[1]
-        state.A = self.re.values(params[self.layout.theta])
-        state.eta = m.X @ beta + np.sum(state.A * state.b[self.re.cols], axis=1) + m.offset
+        """The state at the optimum; what needs a pass over the rows (eta, A = Z Lambda and
+        the factors of H as the results read them) is left to ``row_pass``, made when read."""
+        last = self._last_state
+        state = (last if last is not None and np.array_equal(last.params, params)
+                 else self.mode(params))
         state.aux = self.aux_values(params, per_row=True)
-        w = m.weights / np.exp(state.aux[next(iter(m.aux_designs))])
-        state.chol = self.blocks.cholesky(self.blocks.assemble(state.A, w))
+        state.row_pass = functools.partial(self._row_pass, params, state.profiled[1], state.b,
+                                           state.aux)
         return state
+
+    def _row_pass(self, params, beta, b, aux):
+        m, re = self.model, self.re
+        A = re.values(params[self.layout.theta])
+        eta = m.X @ beta + np.sum(A * b[re.cols], axis=1) + m.offset
+        w = m.weights / np.exp(aux[next(iter(m.aux_designs))])
+        return eta, A, re.blocks.cholesky(re.blocks.assemble(A, w))
 
     def fixed_effects(self, state, cov):
         if not self.REML:
@@ -327,19 +356,26 @@ class ProfiledGaussianObjective(LaplaceObjective):
         p = np.asarray(start, float)
         return p[self.layout.theta] - 0.5 * p[self.sigma_slot][0] * self.log_sd
 
-    def optimize_theta(self, theta0, max_iter=1000):
-        """The maximum of the profiled log-likelihood over relative theta."""
+    def optimize_theta(self, theta0, max_iter=1000, seen=None):
+        """The maximum of the profiled log-likelihood over relative theta.  ``seen`` keeps
+        each evaluation by theta: (value, gradient, beta, sigma^2), None where it failed."""
+        seen = {} if seen is None else seen
+
         def negative(theta):
-            try:
-                value, grad, _, _ = self.profiled(theta)
-            except (InnerModeError, np.linalg.LinAlgError, FloatingPointError):
+            key = theta.tobytes()
+            if key not in seen:
+                try:
+                    seen[key] = self.profiled(theta)
+                except (InnerModeError, np.linalg.LinAlgError, FloatingPointError):
+                    seen[key] = None
+            out = seen[key]
+            if out is None or not np.isfinite(out[0]) or not np.all(np.isfinite(out[1])):
                 return np.inf, np.zeros_like(theta)
-            if not np.isfinite(value) or not np.all(np.isfinite(grad)):
-                return np.inf, np.zeros_like(theta)
-            return -value, -grad
+            return -out[0], -out[1]
 
         with np.errstate(all="ignore"):
             result = quasi_newton(negative, theta0, self.theta_table, max_iter)
+        # profiled() keeps its last evaluation: usually the optimum, then not evaluated again
         _, _, beta, sigma2 = self.profiled(result.x)
         p = self.full_parameters(result.x, beta, sigma2)
         # the likelihood at p (where the Newton polish starts) has the same Lambda / sigma
@@ -369,16 +405,17 @@ class ProfiledGaussianObjective(LaplaceObjective):
         criterion, then, on the full parameter vector, the Newton polish and the Hessian the
         standard errors come from (``optimizer``).  Returns (OptSummary, Hessian of -L)."""
         theta0 = self.theta_start(start)
-        _, _, beta0, sigma2_0 = self.profiled(theta0)
+        seen = {}
+        p, result = self.optimize_theta(theta0, max_iter, seen)
+        _, _, beta0, sigma2_0 = seen.get(theta0.tobytes()) or self.profiled(theta0)
         p_start = self.full_parameters(theta0, beta0, sigma2_0)
-        p, result = self.optimize_theta(theta0, max_iter)
-        cache = {}
+        states, cache = {}, {}
 
         def negative(params):
             key = params.tobytes()
             if key not in cache:
                 try:
-                    state = self.mode(params)
+                    state = states[key] = self.mode(params)
                     cache[key] = (-state.value, -self.gradient(state))
                 except (InnerModeError, np.linalg.LinAlgError, FloatingPointError):
                     cache[key] = (np.inf, np.zeros_like(params))
@@ -387,12 +424,37 @@ class ProfiledGaussianObjective(LaplaceObjective):
         def gradient_only(params):
             return negative(params)[1]
 
+        def hessian_at(params, grad):
+            state = states.get(params.tobytes())
+            if state is None:       # L could not be evaluated there: no exact beta block
+                return numeric_hessian(gradient_only, params, grad)
+            return self._hessian(gradient_only, params, grad, state)
+
         table = self.parameters
         result.x = p        # the profiled optimum on the full parameter vector
         with np.errstate(all="ignore"):
             p, value, grad, hessian, at_limit, result = finish(
-                negative, gradient_only, result, table, max_iter, newton_steps)
+                negative, gradient_only, result, table, max_iter, newton_steps, hessian_at)
+        self._last_state = states.get(p.tobytes())       # the final state starts from it
         summary = OptSummary(p_start, p, table.names, table.bounds, -value, -grad,
                              self.n_evaluations, self.n_evaluations, str(result.message),
                              at_limit)
         return summary, hessian
+
+    def _hessian(self, gradient, params, grad, state):
+        """The Hessian of -L at ``params`` (``state`` there), by forward differences of the
+        exact gradient in the variance parameters.  Under ML, beta enters L quadratically:
+        its block is exact, X'V^-1X = S_XX / sigma^2 (S the penalized sums of squares), and
+        its cross block is read from the other parameters' columns."""
+        if self.REML:
+            return numeric_hessian(gradient, params, grad)
+        beta = np.arange(self.layout.size)[self.layout.beta]
+        others = np.setdiff1d(np.arange(self.layout.size), beta)
+        fac, _, _, sigma2, _ = state.profiled
+        hess = np.empty((self.layout.size, self.layout.size))
+        hess[:, others] = forward_columns(gradient, params, grad, others)
+        hess[np.ix_(beta, beta)] = fac.schur[:self.n_beta, :self.n_beta] / sigma2
+        hess[np.ix_(others, beta)] = hess[np.ix_(beta, others)].T
+        block = hess[np.ix_(others, others)]
+        hess[np.ix_(others, others)] = 0.5 * (block + block.T)
+        return hess

@@ -13,7 +13,7 @@ import functools
 import numpy as np
 import pandas as pd
 
-from . import fitting
+from . import fitting, model_cache
 from .auxiliary import auxiliary_designs
 from .distinct_rows import collapse
 from .errors import GLMMInputError
@@ -44,7 +44,10 @@ class GLMMModel:
                                                    extra_formulas=extra)
         self.weighted = not np.all(self.frame.weights == 1.0)
         self.fixed = FixedEffects.from_frame(self.formula.fixed, self.frame.data)
-        terms = [build_term(spec, self.frame.data) for spec in self.formula.random]
+        # a random term whose left-hand side is the fixed part, (x | g) with y ~ x, shares X
+        shared = {self.formula.fixed: self.fixed}
+        terms = [build_term(spec, self.frame.data, shared.get(spec.lhs))
+                 for spec in self.formula.random]
         self.random_effects = RandomEffects(terms, self.frame.nobs)
         aux = self.auxiliary = auxiliary_designs(self.options, self.frame.data, self.frame.nobs)
         self.aux_fixed, self.aux_designs, self.aux_offsets = aux.fixed, aux.designs, aux.offsets
@@ -125,6 +128,10 @@ def glmm(formula: str, data: pd.DataFrame, family="gaussian", link=None, weights
     inflation, ``dispformula`` (e.g. "~x") models the dispersion on the log scale,
     ``REML=True`` gives restricted maximum likelihood for gaussian models.
     """
-    model = GLMMModel(formula, data, family=family, link=link, weights=weights, offset=offset,
-                      ziformula=ziformula, dispformula=dispformula, REML=REML)
+    arguments = (family, link, weights, offset, ziformula, dispformula, REML)
+    model = model_cache.cached(formula, data, arguments)
+    if model is None:
+        model = GLMMModel(formula, data, family=family, link=link, weights=weights,
+                          offset=offset, ziformula=ziformula, dispformula=dispformula, REML=REML)
+        model_cache.keep(model, formula, data, arguments)
     return model.fit(start=start, **optimizer_options)

@@ -47,17 +47,42 @@ def numeric_hessian(gradient, params, center_gradient, step=1e-5):
     solved to round-off), so the truncation error h/2 |d3L| dominates and stays near
     1e-5 relative, well inside the agreement with TMB's own Hessian (R's optimHess:
     central differences with steps of 1e-3)."""
+    hess = forward_columns(gradient, params, center_gradient, range(params.size), step)
+    return 0.5 * (hess + hess.T)
+
+
+def forward_columns(gradient, params, center_gradient, columns, step=1e-5):
+    """The Hessian's ``columns`` (positions in ``params``) by forward differences, unsymmetrized."""
+    out = np.empty((params.size, len(columns)))
+    for i, j in enumerate(columns):
+        h = step * max(1.0, abs(params[j]))
+        up = params.copy()
+        up[j] += h
+        out[:, i] = (gradient(up) - center_gradient) / h
+    return out
+
+
+def central_hessian(gradient, params, step=1e-4):
+    """Central differences of an exact gradient, symmetrized: two gradients per parameter.
+
+    For a point on the flat stretch of a boundary (``boundary.retreat``), where a residual
+    variance near zero weighs the rows by up to e^20 and the gradient carries that much
+    more rounding: forward differences with steps of 1e-5 multiply it by 1e5, enough to
+    break the symmetry of a balanced design by 1e-4, differently under each BLAS kernel.
+    A step ten times larger divides the rounding by ten, and central differences keep
+    the truncation error at h^2 (1e-8 relative)."""
     k = params.size
     hess = np.empty((k, k))
     for j in range(k):
         h = step * max(1.0, abs(params[j]))
-        up = params.copy()
+        up, down = params.copy(), params.copy()
         up[j] += h
-        hess[:, j] = (gradient(up) - center_gradient) / h
+        down[j] -= h
+        hess[:, j] = (gradient(up) - gradient(down)) / (2 * h)
     return 0.5 * (hess + hess.T)
 
 
-def newton_polish(negative, gradient_only, p, value, grad, hessian, max_steps):
+def newton_polish(negative, hessian_at, p, value, grad, hessian, max_steps):
     """Newton steps with backtracking from the quasi-Newton end point.
 
     L-BFGS can stop on a flat stretch with the gradient not yet at zero (badly scaled
@@ -95,7 +120,7 @@ def newton_polish(negative, gradient_only, p, value, grad, hessian, max_steps):
         if not moved or scale < 1.0:
             break
         if decrement > 1e-6:     # far from the end: the Hessian is worth recomputing
-            hessian = numeric_hessian(gradient_only, p, grad)
+            hessian = hessian_at(p, grad)
     return p, value, grad, hessian
 
 
@@ -233,26 +258,31 @@ def optimize(objective, start, max_iter=1000, newton_steps=10, scale=None):
     return summary, hessian
 
 
-def finish(negative, gradient_only, result, table, max_iter, newton_steps):
+def finish(negative, gradient_only, result, table, max_iter, newton_steps, hessian_at=None):
     """From the quasi-Newton ``result`` on the full parameter vector: the Newton polish and
     the Hessian; a second, rescaled search when the polish stalled; the variance
     parameters at a limit and the Hessian a little way back along their flat stretch
-    (``boundary``).  Returns (p, value, gradient, Hessian, at_limit, the last result)."""
+    (``boundary``).  ``hessian_at(p, gradient at p)`` gives the Hessian (of -L) near the
+    optimum, by default forward differences of ``gradient_only``.
+    Returns (p, value, gradient, Hessian, at_limit, the last result)."""
+    if hessian_at is None:
+        def hessian_at(q, grad):
+            return numeric_hessian(gradient_only, q, grad)
     p = result.x
     value, grad = negative(p)
-    hessian = numeric_hessian(gradient_only, p, grad)
-    p, value, grad, hessian = newton_polish(negative, gradient_only, p, value, grad, hessian,
+    hessian = hessian_at(p, grad)
+    p, value, grad, hessian = newton_polish(negative, hessian_at, p, value, grad, hessian,
                                             newton_steps)
     if np.max(np.abs(grad), initial=0.0) > STALLED_GRADIENT:
         result = quasi_newton(negative, p, table, max_iter, scale=rescaled(hessian))
         p = result.x
         value, grad = negative(p)
-        hessian = numeric_hessian(gradient_only, p, grad)
-        p, value, grad, hessian = newton_polish(negative, gradient_only, p, value, grad,
+        hessian = hessian_at(p, grad)
+        p, value, grad, hessian = newton_polish(negative, hessian_at, p, value, grad,
                                                 hessian, newton_steps)
     at_limit = boundary.parameters_at_limit(table, p, hessian)
     if at_limit:
         back = boundary.retreat(lambda q: -negative(q)[0], p, at_limit)
         if not np.array_equal(back, p):
-            hessian = numeric_hessian(gradient_only, back, gradient_only(back))
+            hessian = central_hessian(gradient_only, back)
     return p, value, grad, hessian, at_limit, result

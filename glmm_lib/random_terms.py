@@ -59,14 +59,23 @@ def group_labels(data: pd.DataFrame, group: str) -> list:
     return [":".join(p) for p in zip(*parts)]
 
 
-def build_term(spec: RandomTermSpec, data: pd.DataFrame) -> RandomTerm:
+def build_term(spec: RandomTermSpec, data: pd.DataFrame, design=None) -> RandomTerm:
+    """The term ``spec`` on ``data``; ``design``, its left-hand side's model matrix when
+    already built (the same formula on the same data)."""
     cols = [c.strip().strip("`") for c in spec.group.split(":")]
     code_columns = [data[c].cat.codes.to_numpy().astype(np.int64) for c in cols]
     # one integer key per combination, in the order of the factors' levels
     key = np.zeros(len(data), dtype=np.int64)
+    n_keys = 1
     for c, codes_c in zip(cols, code_columns):
         key = key * len(data[c].cat.categories) + codes_c
-    uniq_keys, codes = np.unique(key, return_inverse=True)
+        n_keys *= len(data[c].cat.categories)
+    if n_keys <= 4 * len(data):     # a table of the combinations: no sort of the rows
+        present = np.bincount(key, minlength=n_keys) > 0
+        uniq_keys = np.flatnonzero(present)
+        codes = (np.cumsum(present) - 1)[key]
+    else:
+        uniq_keys, codes = np.unique(key, return_inverse=True)
     remaining = uniq_keys.copy()
     parts = []
     for c in reversed(cols):
@@ -78,7 +87,8 @@ def build_term(spec: RandomTermSpec, data: pd.DataFrame) -> RandomTerm:
         raise GLMMInputError(
             f"grouping factor {spec.group!r} has only one level ({labels[0]!r}) in the rows "
             "used; a random effect needs at least two groups")
-    design = FixedEffects.from_frame(spec.lhs, data, what=f"random term {spec}")
+    if design is None:
+        design = FixedEffects.from_frame(spec.lhs, data, what=f"random term {spec}")
     if design.X.shape[1] == 0:
         raise GLMMInputError(f"random term {spec} has no coefficients")
     structure_cls = STRUCTURES[spec.structure]

@@ -2,6 +2,8 @@
 conditional modes, predictions and simulation, with tidy pandas output."""
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -38,10 +40,15 @@ class GLMMResults:
         self.convergence = convergence
         self.parameters = state.parameters
         self.layout = self.parameters.layout
-        self.params = pd.Series(state.beta, index=model.fixed.names, name="Estimate")
         self.theta = optimizer.end[self.layout.theta]
         self.aux_coefficients = {name: optimizer.end[self.layout.aux(name)]
                                  for name in model.aux_designs}
+
+    @functools.cached_property
+    def params(self) -> pd.Series:
+        """The fixed effects (a Series made when first read: a pandas index of the names
+        costs as much as the rest of the results)."""
+        return pd.Series(self.state.beta, index=self.model.fixed.names, name="Estimate")
 
     # ---- convergence -------------------------------------------------------
     @property

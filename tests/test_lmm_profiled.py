@@ -4,6 +4,8 @@
   for a gaussian model, computed row by row, sharing none of the cross-product algebra)
   and, under REML, the REML objective's, for every random-effects form and with weights;
 - the maximum of the profiled criterion over theta alone is where the full gradient is zero;
+- the rows the results read (eta, A, the factors of H), made only then, are the general
+  objective's, and the Hessian's exact beta block agrees with differences of the gradient;
 - a refit with a new response (cross-products of y only) gives the fit of that response
   from scratch;
 - the stacked Cholesky factor and inverse agree with numpy's.
@@ -21,6 +23,7 @@ from glmm_lib import stacked
 from glmm_lib.laplace import LaplaceObjective
 from glmm_lib.lmm_profiled import ProfiledGaussianObjective
 from glmm_lib.model import GLMMModel
+from glmm_lib.optimizer import numeric_hessian
 from glmm_lib.reml import REMLObjective
 from glmm_lib.start import starting_values
 
@@ -81,6 +84,42 @@ def test_profiled_maximum_is_a_stationary_point(reml):
     p, _ = objective.optimize_theta(objective.re.theta_start())
     gradient = objective.gradient(objective.mode(p))
     assert np.max(np.abs(gradient)) < 1e-4
+
+
+@pytest.mark.filterwarnings("ignore::glmm_lib.SingularFitWarning")   # nested: a at zero
+@pytest.mark.parametrize("form", ["us slopes", "nested", "crossed", "weights", "offset"])
+def test_final_rows_are_the_general_objectives(form):
+    """The pass over the rows the results make when they first read eta, A or the factors
+    of H gives the general objective's, whose mode is exact for a gaussian model."""
+    formula, kwargs = FORMS[form]
+    fit = gl.glmm(formula, gaussian_data(), **kwargs)
+    general = LaplaceObjective(fit.model)
+    theirs = general.final_state(fit.state.params)
+    np.testing.assert_allclose(fit.state.eta, theirs.eta, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(fit.state.A, theirs.A, rtol=1e-12)
+    assert general.blocks.logdet(fit.state.chol) == pytest.approx(
+        general.blocks.logdet(theirs.chol), rel=1e-9)
+
+
+@pytest.mark.parametrize("form", ["us slopes", "crossed", "weights"])
+def test_hessian_beta_block_is_exact(form):
+    """Under ML the Hessian's beta block is X'V^-1X from the cross-products; differences of
+    the exact gradient in every parameter give the same matrix to their truncation error."""
+    formula, kwargs = FORMS[form]
+    fit = gl.glmm(formula, gaussian_data(), **kwargs)
+    objective = fit.model.objective()
+    p = fit.state.params
+    state = objective.mode(p)
+    grad = -objective.gradient(state)
+
+    def gradient(q):
+        return -objective.gradient(objective.mode(q))
+
+    ours = objective._hessian(gradient, p, grad, state)
+    differences = numeric_hessian(gradient, p, grad)
+    np.testing.assert_allclose(ours, differences, rtol=1e-4, atol=1e-4 * np.abs(ours).max())
+    beta = objective.layout.beta
+    np.testing.assert_allclose(ours[beta, beta], differences[beta, beta], rtol=1e-7)
 
 
 def test_refit_with_a_new_response_is_a_fit_from_scratch():
