@@ -56,10 +56,12 @@ DESIGNS = {
 def objectives(key, reml, monkeypatch):
     """(dense, crossed) profiled objectives of one model."""
     make, formula, kwargs = DESIGNS[key]
-    model = GLMMModel(formula, make(), REML=reml, **kwargs)
+    data = make()
     out = []
     for eliminate_from in (10**9, 2):
         monkeypatch.setattr(glmm_lib.lmm_crossprod, "ELIMINATE_FROM", eliminate_from)
+        # a model of its own each time: a model keeps its cross-products once formed
+        model = GLMMModel(formula, data, REML=reml, **kwargs)
         out.append(model.objective())
     assert not out[0].cross.crossed and out[1].cross.crossed
     return model, out[0], out[1]
