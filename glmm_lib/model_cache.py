@@ -83,3 +83,8 @@ def keep(model, formula, data, arguments) -> None:
     _models.move_to_end(key)
     while len(_models) > KEPT:
         _models.popitem(last=False)
+
+
+def clear() -> None:
+    """Forget every kept model (benchmarks/bench_lmm.py times a build from scratch with it)."""
+    _models.clear()
