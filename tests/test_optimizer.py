@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from glmm_lib.boundary import retreat
 from glmm_lib.optimizer import quasi_newton
 from glmm_lib.parameters import (IDENTITY, LOG, Kind, Parameter, ParameterLayout,
                                  ParameterTable)
@@ -19,6 +20,10 @@ WITH_LOG_SD = ParameterTable((Parameter("b", Kind.FIXED, IDENTITY),
 # the same function, with t declared a fixed effect: the shortcut is never taken
 NO_LOG_SD = ParameterTable((Parameter("b", Kind.FIXED, IDENTITY),
                             Parameter("t", Kind.FIXED, IDENTITY)), LAYOUT)
+# t as the log of a dispersion with no formula (an NB1 phi or a gaussian residual SD)
+WITH_LOG_DISPERSION = ParameterTable((Parameter("b", Kind.FIXED, IDENTITY),
+                                      Parameter("t", Kind.DISPERSION, LOG, intercept=True)),
+                                     ParameterLayout(1, 0, {"log_phi": 1}))
 
 
 def counted(f):
@@ -54,6 +59,40 @@ def test_a_variance_crawling_to_zero_is_sent_there():
     assert result.fun <= crawl.fun + 1e-12        # ... at no worse a value
     assert abs(result.x[0] - 1) < 1e-6
     assert len(jump_calls) < len(plain_calls)
+
+
+def test_a_dispersion_crawling_to_zero_takes_the_same_shortcut():
+    start = np.array([0.0, 0.5])
+    plain, plain_calls = counted(variance_to_zero)
+    crawl = quasi_newton(plain, start, NO_LOG_SD, 1000)
+    jumping, jump_calls = counted(variance_to_zero)
+    result = quasi_newton(jumping, start, WITH_LOG_DISPERSION, 1000)
+    assert result.x[1] < crawl.x[1] - 3
+    assert result.fun <= crawl.fun + 1e-12
+    assert len(jump_calls) < len(plain_calls)
+
+
+def test_the_retreat_from_a_limit_stops_where_the_unit_walk_stops():
+    """The likelihood along a log SD at its limit: flat, then falling like SD^2 as the
+    parameter comes back towards zero; the bisection ends at the last unit step within
+    the allowed loss, as walking one unit at a time would."""
+    def walked(value_at, params, k, loss=1e-5):
+        best, p = value_at(params), params.copy()
+        while abs(p[k]) > 1.0:
+            trial = p.copy()
+            trial[k] -= np.sign(p[k])
+            if not value_at(trial) >= best - loss:
+                break
+            p = trial
+        return p
+
+    for end in (-24.3, -13.0, -6.5, -2.2, -1.5):
+        for scale in (1.0, 1e-3, 50.0):
+            def value_at(p):
+                return -scale * np.exp(2 * p[1]) - (p[0] - 1) ** 2
+
+            params = np.array([1.0, end])
+            assert np.array_equal(retreat(value_at, params, (1,)), walked(value_at, params, 1))
 
 
 def test_a_small_positive_variance_is_not_jumped_over():
