@@ -1,12 +1,14 @@
 """The outer optimizer's shortcut for variances that go to zero (``quasi_newton``).
 
-On functions with a known minimum: a log SD whose optimum is at minus infinity is sent
-there in a jump (fewer evaluations than L-BFGS-B's crawl, and no worse a value), and one
+On functions with a known minimum: a log SD (or a log dispersion) whose optimum is at minus
+infinity is sent there in a jump (fewer evaluations than L-BFGS-B's crawl, and no worse a
+value), the retreat from such a limit ends where a unit-by-unit walk would, and one
 whose optimum is a small positive SD is not jumped over; a search that L-BFGS-B ends where
 the objective could not be evaluated is started again."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from glmm_lib.boundary import retreat
 from glmm_lib.optimizer import quasi_newton
@@ -49,26 +51,18 @@ def small_positive_variance(p):
     return (b - 1) ** 2 + 1e4 * (e - e0) ** 2, np.array([2 * (b - 1), 1e4 * 4 * (e - e0) * e])
 
 
-def test_a_variance_crawling_to_zero_is_sent_there():
+@pytest.mark.parametrize("table", [WITH_LOG_SD, WITH_LOG_DISPERSION],
+                         ids=["log SD", "log dispersion"])
+def test_a_variance_crawling_to_zero_is_sent_there(table):
+    """A log SD, or a dispersion with no formula, whose optimum is at minus infinity."""
     start = np.array([0.0, 0.5])
     plain, plain_calls = counted(variance_to_zero)
     crawl = quasi_newton(plain, start, NO_LOG_SD, 1000)
     jumping, jump_calls = counted(variance_to_zero)
-    result = quasi_newton(jumping, start, WITH_LOG_SD, 1000)
+    result = quasi_newton(jumping, start, table, 1000)
     assert result.x[1] < crawl.x[1] - 3           # nearer the boundary ...
     assert result.fun <= crawl.fun + 1e-12        # ... at no worse a value
     assert abs(result.x[0] - 1) < 1e-6
-    assert len(jump_calls) < len(plain_calls)
-
-
-def test_a_dispersion_crawling_to_zero_takes_the_same_shortcut():
-    start = np.array([0.0, 0.5])
-    plain, plain_calls = counted(variance_to_zero)
-    crawl = quasi_newton(plain, start, NO_LOG_SD, 1000)
-    jumping, jump_calls = counted(variance_to_zero)
-    result = quasi_newton(jumping, start, WITH_LOG_DISPERSION, 1000)
-    assert result.x[1] < crawl.x[1] - 3
-    assert result.fun <= crawl.fun + 1e-12
     assert len(jump_calls) < len(plain_calls)
 
 
