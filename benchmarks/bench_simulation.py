@@ -12,8 +12,10 @@ Rows of the table (wall-clock seconds; targets for --nsim 1000):
     (target: 1000 refits under 30 s on 2 cores; two workers >= 1.7x one);
   * the power curve of the issue's nbinom1 RCBD (LRT of trt, blocks 3, 4, 6, 8, 12):
     5 sizes x nsim simulations, each two fits, on 2 workers (target: under 3 minutes).
-The two-worker rows include starting the local cluster (a few seconds).  The machine
-may be shared: the load average is printed with the table.
+The two-worker rows include starting and closing the local cluster (about half a second
+on Linux, where its workers are forked; a few seconds where they are spawned).  The
+machine may be shared: the load average is printed with the table, and on a machine
+busier than its cores the two workers do not get two cores.
 """
 from __future__ import annotations
 

@@ -141,7 +141,9 @@ def quasi_newton(negative, p0, parameters: ParameterTable, max_iter, scale=None)
     iterations, below -2.5) while the likelihood gains under 0.01 is sent 12 units lower
     in one jump, and the search restarts.  The jump is kept only if the likelihood rises
     all the way along it (checked 1, 3 and 12 units down): a maximum at a small positive
-    SD is then not jumped over.
+    SD is then not jumped over.  A dispersion running to zero (an NB1 or gaussian model
+    whose data show no variation beyond the mean's) crawls the same way and takes the
+    same shortcut.
 
     L-BFGS can also declare convergence where the gradient is still large: its line
     search meets a point the objective cannot be evaluated at (a step from its curvature
@@ -157,7 +159,9 @@ def quasi_newton(negative, p0, parameters: ParameterTable, max_iter, scale=None)
         return value, grad * scale
 
     options = {"maxiter": max_iter, "ftol": 1e-12, "gtol": 1e-9, "maxcor": 20}
-    log_sds = parameters.where(Kind.LOG_SD)
+    # log-scale parameters whose limit of zero is at minus infinity on the optimizer's scale
+    log_sds = [k for k in boundary.candidates(parameters)
+               if parameters[k].kind in (Kind.LOG_SD, Kind.DISPERSION)]
     tried, p, fresh_starts = set(), p0, 0
     while True:
         history, crawling = [], []

@@ -1,9 +1,12 @@
 """Refit engine, parametric bootstrap, bootstrap LRT and the simulation runner."""
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
 
 import glmm_lib as gl
+from glmm_lib.bootstrap import parameter_values
 from glmm_lib.refit import refit, refit_all, with_response
 from glmm_lib.simulation_runner import run
 
@@ -116,3 +119,42 @@ def test_two_dask_workers_give_the_same_results_as_one(gaussian_rcbd):
     on_dask = gl.bootstrap(fit, nsim=8, seed=21, progress=False, workers=2, chunk_size=3)
     assert on_dask.info.workers == 2
     pd.testing.assert_frame_equal(local.replicates, on_dask.replicates)
+
+
+@pytest.mark.parametrize("formula, options", [
+    ("y ~ x + (x|g)", {"family": "poisson"}),
+    ("y ~ x + (1|g)", {"family": "nbinom2", "ziformula": "~1"}),
+    ("y ~ x + (1|g)", {"family": "nbinom1", "dispformula": "~x"}),
+    ("z ~ x + ar1(tf + 0|g)", {}),
+    ("z ~ x + (1|g)", {"dispformula": "~0"}),
+])
+def test_bootstrapped_parameters_are_those_the_fit_reports(formula, options):
+    """Each replicate's values are read from the estimates, not from the fit's tables; they
+    are the tables' numbers under the names of the module docstring."""
+    rng = np.random.default_rng(1)
+    group = np.repeat(np.arange(12), 8)
+    data = pd.DataFrame({"g": group.astype(str), "x": rng.normal(size=group.size),
+                         "tf": pd.Categorical(np.tile(np.arange(8), 12))})
+    data["y"] = rng.poisson(np.exp(0.5 + 0.3 * data["x"] + rng.normal(size=12)[group]))
+    data["z"] = data["y"] + rng.normal(size=group.size)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")        # convergence is not what is checked here
+        fit = gl.glmm(formula, data, **options)
+    values = parameter_values(fit)
+    expected = {str(k): v for k, v in fit.params.items()}
+    vc = fit.varcorr
+    for _, row in vc.iterrows():
+        expected[f"sd_{row['term']}|{row['group']}"] = row["sd"]
+        names = vc.loc[vc["group"] == row["group"], "term"].tolist()
+        for j, other in enumerate(names):
+            if pd.notna(row.get(f"corr_{j + 1}", np.nan)):
+                expected[f"cor_{row['term']}.{other}|{row['group']}"] = row[f"corr_{j + 1}"]
+        if pd.notna(row.get("rho", np.nan)):
+            expected[f"rho|{row['group']}"] = row["rho"]
+    if fit.params_disp.size == 1:
+        expected["sigma"] = fit.sigma
+    else:
+        expected.update({f"disp~{k}": v for k, v in fit.params_disp.items()})
+    expected.update({f"zi~{k}": v for k, v in fit.params_zi.items()})
+    assert list(values) == list(expected)
+    assert values == pytest.approx(expected, rel=1e-12, abs=1e-15)
