@@ -81,6 +81,9 @@ class CrossedPart:
     def gradient_sums(self, u, sigma2, n_beta=0, S_X_inv=None):
         return self.component.gradient_sums(self, u, sigma2, n_beta, S_X_inv)
 
+    def fixed_effect_sums(self, u, n_beta):
+        return self.component.fixed_effect_sums(self, u, n_beta)
+
     def inverse_blocks(self):
         """``CrossedComponent.inverse_blocks``, once per factorization."""
         if self._inverse_blocks is None:
@@ -339,3 +342,22 @@ class CrossedComponent:
         trace = float(np.sum(H_inv_E.diagonal(axis1=1, axis2=2))
                       + sum(np.trace(block) for block in R_sums.values()))
         return grads, float(u @ u), trace, lam_f
+
+    def fixed_effect_sums(self, part, u, n_beta):
+        """Per term, the sum over its levels of the diagonal blocks of Y u' + v E', each
+        (s, s, n_beta) (column c with E's column c), what d beta / d Lambda reads
+        (``lmm_profiled``): Y = Z'WX - Z'WZ Lambda E = Lambda^-T E and v = Lambda^-T u
+        (see the top), so the sum is Lambda_k^-T times that of E u' + u E'."""
+        q1 = self.n_levels * self.s
+        E_E, E_R = self.solve_transposed(part, part.R_E[..., :n_beta], part.R_R[:, :n_beta])
+        u_E, u_R = u[:q1].reshape(self.n_levels, self.s), u[q1:]
+        outer_E = np.einsum("lac,lb->abc", E_E, u_E)
+        sums = [None] * self.n_terms
+        for k in np.unique(self.E_term):
+            slots = np.flatnonzero(self.E_term == k)
+            sums[k] = outer_E[np.ix_(slots, slots)]
+        for k, idx in self.R_blocks.items():
+            sums[k] = np.einsum("lac,lb->abc", E_R[idx], u_R[idx])
+        return [None if m is None else
+                np.einsum("da,dbc->abc", np.linalg.inv(part.factors[k]), m + m.transpose(1, 0, 2))
+                for k, m in enumerate(sums)]

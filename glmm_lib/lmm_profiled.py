@@ -54,6 +54,7 @@ from . import stacked
 from .blocks import ELIMINATE_FROM
 from .errors import GLMMInputError
 from .laplace import InnerModeError, LaplaceObjective, ModeState
+from .lmm_crossed_start import SCALED_GTOL, crossed_moments, scale_at, start_and_scale
 from .lmm_crossprod import CrossProducts
 from .optimizer import OptSummary, finish, forward_columns, numeric_hessian, quasi_newton
 from .parameters import Kind, ParameterLayout, ParameterTable
@@ -344,15 +345,59 @@ class ProfiledGaussianObjective(LaplaceObjective):
             return super().fixed_effects(state, cov)
         fac, beta, _, sigma2, _ = state.profiled
         beta_cov = sigma2 * np.linalg.inv(fac.schur[:self.n_beta, :self.n_beta])
-        return beta, reml_beta_covariance(lambda p: self.mode(p).profiled[1], state.params,
+        return beta, reml_beta_covariance(functools.partial(self._beta_jacobian, state),
                                           beta_cov, cov)
 
+    def _beta_jacobian(self, state):
+        """d beta_hat / d p (p = absolute theta, log sigma^2), exact.  beta_hat depends on
+        the relative Lambda alone; differentiating the mixed-model equations in its
+        entries (r = y - X beta - Z Lambda u, Lambda'Z'W r = u, X'W r = 0) gives
+
+            S_X d beta = -(Y' dLambda u + E' dLambda' v),   Y = Z'WX - Z'WZ Lambda E,
+
+        v = Z'W r and E = H^-1 Lambda'Z'WX as in the gradient, S_X the penalized X'WX."""
+        cross, p = self.cross, self.n_beta
+        fac, beta, modes, sigma2, _ = state.profiled
+        gamma = np.append(-beta, 1.0)
+        sums = [np.zeros((s, s, p)) for s in cross.sizes]
+        for bucket, (lam, m_lam, l_inv, R), u in zip(cross.buckets, fac.blocks, modes):
+            E = stacked.matmul(stacked.transpose(l_inv), R[..., :p])
+            Y = bucket.ZtWXy[..., :p] - stacked.matmul(m_lam, E)
+            v = bucket.ZtWXy @ gamma - np.einsum("cij,cj->ci", m_lam, u)
+            for c in range(p):
+                blocks = Y[:, :, c, None] * u[:, None, :] + v[:, :, None] * E[:, None, :, c]
+                for k, part in enumerate(bucket.term_sums(blocks, cross.n_terms)):
+                    if part is not None:
+                        sums[k][:, :, c] += part
+        for part, u in zip(fac.crossed, modes[len(cross.buckets):]):
+            for k, m in enumerate(part.fixed_effect_sums(u, p)):
+                if m is not None:
+                    sums[k] += m
+        theta = state.params[self.layout.theta]
+        d_relative = np.empty((p, self.re.n_theta))
+        for term, sl, m in zip(self.re.terms, self.re.theta_slices, sums):
+            jac = np.asarray(term.structure.jacobian(theta[sl])) / np.sqrt(sigma2)
+            d_relative[:, sl] = -np.einsum("kab,abc->ck", jac, m)
+        d_relative = np.linalg.solve(fac.schur[:p, :p], d_relative)
+        out = np.empty((p, self.layout.size))
+        out[:, self.layout.theta] = d_relative        # theta relative = theta - log sigma
+        out[:, self.sigma_slot] = -0.5 * (d_relative @ self.log_sd)[:, None]
+        return out
+
     # ---- the fit -----------------------------------------------------------
+    @functools.cached_property
+    def _crossed_moments(self):
+        """``lmm_crossed_start.CrossedMoments`` where they apply, else None."""
+        return crossed_moments(self.cross, self.re, self.theta_table)
+
     def theta_start(self, start=None):
-        """Relative theta to start from: each term's own start (SDs equal to sigma), or a
-        full parameter vector given by the user, made relative to its sigma."""
+        """Relative theta to start from: on one crossed component of scalar terms the
+        moment estimates (``lmm_crossed_start``), else each term's own start (SDs equal to
+        sigma); or a full parameter vector given by the user, made relative to its sigma."""
         if start is None:
-            return self.re.theta_start()
+            moments = self._crossed_moments
+            found = moments and start_and_scale(moments, self.re, self.cross.XyWXy)
+            return found[0] if found else self.re.theta_start()
         p = np.asarray(start, float)
         return p[self.layout.theta] - 0.5 * p[self.sigma_slot][0] * self.log_sd
 
@@ -373,8 +418,14 @@ class ProfiledGaussianObjective(LaplaceObjective):
                 return np.inf, np.zeros_like(theta)
             return -out[0], -out[1]
 
+        moments = self._crossed_moments
         with np.errstate(all="ignore"):
-            result = quasi_newton(negative, theta0, self.theta_table, max_iter)
+            if moments is None:
+                result = quasi_newton(negative, theta0, self.theta_table, max_iter)
+            else:
+                result = quasi_newton(negative, theta0, self.theta_table, max_iter,
+                                      scale=scale_at(moments, self.re, theta0),
+                                      gtol=SCALED_GTOL)
         # profiled() keeps its last evaluation: usually the optimum, then not evaluated again
         _, _, beta, sigma2 = self.profiled(result.x)
         p = self.full_parameters(result.x, beta, sigma2)

@@ -132,7 +132,7 @@ FRESH_STARTS = 3      # L-BFGS runs started again from an end point that is not 
 CRAWL_WINDOW = 10     # iterations over which a log SD is watched for crawling to zero
 
 
-def quasi_newton(negative, p0, parameters: ParameterTable, max_iter, scale=None):
+def quasi_newton(negative, p0, parameters: ParameterTable, max_iter, scale=None, gtol=1e-9):
     """L-BFGS-B on the exact gradient, with a shortcut for variances that go to zero.
 
     When a variance's maximum is at zero, its log SD crawls towards minus infinity: the
@@ -151,14 +151,15 @@ def quasi_newton(negative, p0, parameters: ParameterTable, max_iter, scale=None)
     into such a point depends on round-off (the BLAS kernel, the thread count), so the
     search is started again from there with an empty memory, FRESH_STARTS times at most.
 
-    With ``scale``, L-BFGS-B moves p / scale (see ``rescaled``); the result is on p's scale."""
+    With ``scale``, L-BFGS-B moves p / scale (see ``rescaled``); the result is on p's scale.
+    ``gtol`` bounds L-BFGS-B's projected gradient (in p / scale) at the end."""
     scale = np.ones_like(p0) if scale is None else scale
 
     def scaled(q):
         value, grad = negative(q * scale)
         return value, grad * scale
 
-    options = {"maxiter": max_iter, "ftol": 1e-12, "gtol": 1e-9, "maxcor": 20}
+    options = {"maxiter": max_iter, "ftol": 1e-12, "gtol": gtol, "maxcor": 20}
     # log-scale parameters whose limit of zero is at minus infinity on the optimizer's scale
     log_sds = [k for k in boundary.candidates(parameters)
                if parameters[k].kind in (Kind.LOG_SD, Kind.DISPERSION)]
