@@ -494,18 +494,31 @@ class ProfiledGaussianObjective(LaplaceObjective):
 
     def _hessian(self, gradient, params, grad, state):
         """The Hessian of -L at ``params`` (``state`` there), by forward differences of the
-        exact gradient in the variance parameters.  Under ML, beta enters L quadratically:
-        its block is exact, X'V^-1X = S_XX / sigma^2 (S the penalized sums of squares), and
-        its cross block is read from the other parameters' columns."""
-        if self.REML:
-            return numeric_hessian(gradient, params, grad)
-        beta = np.arange(self.layout.size)[self.layout.beta]
-        others = np.setdiff1d(np.arange(self.layout.size), beta)
+        exact gradient in the variance parameters: along each theta, and, in place of log
+        sigma^2 alone (which moves every relative SD), along log sigma^2 with each log SD
+        by half as much, which keeps Lambda / sigma and so reuses the factorization at
+        ``params``: one factorization fewer; the log sigma^2 column follows by linearity.
+        Under ML, beta enters L quadratically: its block is exact, X'V^-1X = S_XX / sigma^2
+        (S the penalized sums of squares), and its cross block is read from the other
+        parameters' columns."""
+        lay = self.layout
+        index = np.arange(lay.size)
+        beta, thetas = index[lay.beta], index[lay.theta]
+        log_sigma2 = int(index[self.sigma_slot][0])
+        others = np.setdiff1d(index, np.append(beta, log_sigma2))      # theta first
         fac, _, _, sigma2, _ = state.profiled
-        hess = np.empty((self.layout.size, self.layout.size))
+        hess = np.empty((lay.size, lay.size))
         hess[:, others] = forward_columns(gradient, params, grad, others)
-        hess[np.ix_(beta, beta)] = fac.schur[:self.n_beta, :self.n_beta] / sigma2
-        hess[np.ix_(others, beta)] = hess[np.ix_(beta, others)].T
+        direction = np.zeros(lay.size)
+        direction[log_sigma2], direction[thetas] = 1.0, 0.5 * self.log_sd
+        up = params + 1e-5 * max(1.0, abs(params[log_sigma2])) * direction
+        self._last_factorization = (self._factorization_key(up), fac)
+        along = (gradient(up) - grad) / (up[log_sigma2] - params[log_sigma2])
+        hess[:, log_sigma2] = along - hess[:, thetas] @ direction[thetas]
+        others = np.append(others, log_sigma2)
+        if beta.size:
+            hess[np.ix_(beta, beta)] = fac.schur[:self.n_beta, :self.n_beta] / sigma2
+            hess[np.ix_(others, beta)] = hess[np.ix_(beta, others)].T
         block = hess[np.ix_(others, others)]
         hess[np.ix_(others, others)] = 0.5 * (block + block.T)
         return hess
