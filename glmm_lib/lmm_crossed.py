@@ -182,9 +182,10 @@ class CrossedComponent:
             flat, values = np.repeat(flat, s * s)[order], values[order]
             indptr = np.concatenate(
                 [[0], np.cumsum(np.bincount(coef, minlength=self.n_levels * s * s))])
+        # its transpose, the forward map, is the same arrays read as CSC: a scatter that
+        # measured faster than the gather of a CSR copy, and no copy to build
         self.products_T = sp.csr_matrix((values, flat, indptr.astype(index_type)),
                                         shape=(self.n_levels * s * s, q2 * q2))
-        self.products = self.products_T.T.tocsr()       # a counting sort, linear in nnz
 
     def _place_terms(self, row_cols, term_offsets, term_sizes):
         """Which term each E slot and each R coefficient belongs to, for Lambda and the
@@ -251,7 +252,7 @@ class CrossedComponent:
         D_inv = stacked.matmul(stacked.transpose(LD_inv), LD_inv)
         c = stacked.matmul(stacked.matmul(lam_E, D_inv), lam_E.T)
         # the lower triangle of S_0 is that of S0.T (``_pair_products``)
-        S0 = self.products @ c.ravel()
+        S0 = self.products_T.T @ c.ravel()
         np.subtract(self.ZRZR.ravel(), S0, out=S0)          # in place: no second q2^2 array
         S0 = S0.reshape(self.q2, self.q2)
         inverse = self._inverse_factors(factors)
