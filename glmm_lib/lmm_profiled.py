@@ -24,13 +24,16 @@ v = Z'W(y - X beta) - Z'WZ Lambda u and E = H^-1 Lambda' Z'WX,
 
 summed over each term's levels and chained through the structure's d Lambda / d theta.
 
-The optimizer moves theta alone (``optimize``).  The standard errors stay glmmTMB's: the
-same quantities give the likelihood and its exact gradient at any full parameter vector
-(beta, theta, log sigma^2; without beta under REML), so the Hessian over all parameters is
-taken by differences of that gradient as for every other objective, except that under ML
-its beta block is exact (``_hessian``).  The final state needs no pass over the rows until
-the results read eta or the factors of H (``final_state``).  A refit with a new response
-recomputes only the response's products (``with_response``).
+The optimizer moves theta alone (``optimize``), on one crossed component of scalar terms
+from moment estimates and on a curvature scale (``lmm_crossed_start``).  The standard
+errors stay glmmTMB's: the same quantities give the likelihood and its exact gradient at
+any full parameter vector (beta, theta, log sigma^2; without beta under REML), so the
+Hessian over all parameters is taken by differences of that gradient as for every other
+objective, except that under ML its beta block is exact (``_hessian``); under REML the
+fixed effects' covariance reads d beta / d p in closed form (``lmm_reml_beta``).  The
+final state needs no pass over the rows until the results read eta or the factors of H
+(``final_state``).  A refit with a new response recomputes only the response's products
+(``with_response``).
 
 Where this path does not apply (``applies``), the general objectives stay:
   - ``dispformula = ~0`` (sigma^2 fixed near zero, the covariance structure carrying all the
@@ -56,6 +59,7 @@ from .errors import GLMMInputError
 from .laplace import InnerModeError, LaplaceObjective, ModeState
 from .lmm_crossed_start import SCALED_GTOL, crossed_moments, scale_at, start_and_scale
 from .lmm_crossprod import CrossProducts
+from .lmm_reml_beta import beta_jacobian
 from .optimizer import OptSummary, finish, forward_columns, numeric_hessian, quasi_newton
 from .parameters import Kind, ParameterLayout, ParameterTable
 from .reml import reml_beta_covariance
@@ -345,44 +349,8 @@ class ProfiledGaussianObjective(LaplaceObjective):
             return super().fixed_effects(state, cov)
         fac, beta, _, sigma2, _ = state.profiled
         beta_cov = sigma2 * np.linalg.inv(fac.schur[:self.n_beta, :self.n_beta])
-        return beta, reml_beta_covariance(functools.partial(self._beta_jacobian, state),
+        return beta, reml_beta_covariance(functools.partial(beta_jacobian, self, state),
                                           beta_cov, cov)
-
-    def _beta_jacobian(self, state):
-        """d beta_hat / d p (p = absolute theta, log sigma^2), exact.  beta_hat depends on
-        the relative Lambda alone; differentiating the mixed-model equations in its
-        entries (r = y - X beta - Z Lambda u, Lambda'Z'W r = u, X'W r = 0) gives
-
-            S_X d beta = -(Y' dLambda u + E' dLambda' v),   Y = Z'WX - Z'WZ Lambda E,
-
-        v = Z'W r and E = H^-1 Lambda'Z'WX as in the gradient, S_X the penalized X'WX."""
-        cross, p = self.cross, self.n_beta
-        fac, beta, modes, sigma2, _ = state.profiled
-        gamma = np.append(-beta, 1.0)
-        sums = [np.zeros((s, s, p)) for s in cross.sizes]
-        for bucket, (lam, m_lam, l_inv, R), u in zip(cross.buckets, fac.blocks, modes):
-            E = stacked.matmul(stacked.transpose(l_inv), R[..., :p])
-            Y = bucket.ZtWXy[..., :p] - stacked.matmul(m_lam, E)
-            v = bucket.ZtWXy @ gamma - np.einsum("cij,cj->ci", m_lam, u)
-            for c in range(p):
-                blocks = Y[:, :, c, None] * u[:, None, :] + v[:, :, None] * E[:, None, :, c]
-                for k, part in enumerate(bucket.term_sums(blocks, cross.n_terms)):
-                    if part is not None:
-                        sums[k][:, :, c] += part
-        for part, u in zip(fac.crossed, modes[len(cross.buckets):]):
-            for k, m in enumerate(part.fixed_effect_sums(u, p)):
-                if m is not None:
-                    sums[k] += m
-        theta = state.params[self.layout.theta]
-        d_relative = np.empty((p, self.re.n_theta))
-        for term, sl, m in zip(self.re.terms, self.re.theta_slices, sums):
-            jac = np.asarray(term.structure.jacobian(theta[sl])) / np.sqrt(sigma2)
-            d_relative[:, sl] = -np.einsum("kab,abc->ck", jac, m)
-        d_relative = np.linalg.solve(fac.schur[:p, :p], d_relative)
-        out = np.empty((p, self.layout.size))
-        out[:, self.layout.theta] = d_relative        # theta relative = theta - log sigma
-        out[:, self.sigma_slot] = -0.5 * (d_relative @ self.log_sd)[:, None]
-        return out
 
     # ---- the fit -----------------------------------------------------------
     @functools.cached_property
