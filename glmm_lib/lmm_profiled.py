@@ -24,13 +24,16 @@ v = Z'W(y - X beta) - Z'WZ Lambda u and E = H^-1 Lambda' Z'WX,
 
 summed over each term's levels and chained through the structure's d Lambda / d theta.
 
-The optimizer moves theta alone (``optimize``).  The standard errors stay glmmTMB's: the
-same quantities give the likelihood and its exact gradient at any full parameter vector
-(beta, theta, log sigma^2; without beta under REML), so the Hessian over all parameters is
-taken by differences of that gradient as for every other objective, except that under ML
-its beta block is exact (``_hessian``).  The final state needs no pass over the rows until
-the results read eta or the factors of H (``final_state``).  A refit with a new response
-recomputes only the response's products (``with_response``).
+The optimizer moves theta alone (``optimize``), on one crossed component of scalar terms
+from moment estimates and on a curvature scale (``lmm_crossed_start``).  The standard
+errors stay glmmTMB's: the same quantities give the likelihood and its exact gradient at
+any full parameter vector (beta, theta, log sigma^2; without beta under REML), so the
+Hessian over all parameters is taken by differences of that gradient as for every other
+objective, except that under ML its beta block is exact (``_hessian``); under REML the
+fixed effects' covariance reads d beta / d p in closed form (``lmm_reml_beta``).  The
+final state needs no pass over the rows until the results read eta or the factors of H
+(``final_state``).  A refit with a new response recomputes only the response's products
+(``with_response``).
 
 Where this path does not apply (``applies``), the general objectives stay:
   - ``dispformula = ~0`` (sigma^2 fixed near zero, the covariance structure carrying all the
@@ -54,7 +57,9 @@ from . import stacked
 from .blocks import ELIMINATE_FROM
 from .errors import GLMMInputError
 from .laplace import InnerModeError, LaplaceObjective, ModeState
+from .lmm_crossed_start import SCALED_GTOL, crossed_moments, scale_at, start_and_scale
 from .lmm_crossprod import CrossProducts
+from .lmm_reml_beta import beta_jacobian
 from .optimizer import OptSummary, finish, forward_columns, numeric_hessian, quasi_newton
 from .parameters import Kind, ParameterLayout, ParameterTable
 from .reml import reml_beta_covariance
@@ -344,15 +349,23 @@ class ProfiledGaussianObjective(LaplaceObjective):
             return super().fixed_effects(state, cov)
         fac, beta, _, sigma2, _ = state.profiled
         beta_cov = sigma2 * np.linalg.inv(fac.schur[:self.n_beta, :self.n_beta])
-        return beta, reml_beta_covariance(lambda p: self.mode(p).profiled[1], state.params,
+        return beta, reml_beta_covariance(functools.partial(beta_jacobian, self, state),
                                           beta_cov, cov)
 
     # ---- the fit -----------------------------------------------------------
+    @functools.cached_property
+    def _crossed_moments(self):
+        """``lmm_crossed_start.CrossedMoments`` where they apply, else None."""
+        return crossed_moments(self.cross, self.re, self.theta_table)
+
     def theta_start(self, start=None):
-        """Relative theta to start from: each term's own start (SDs equal to sigma), or a
-        full parameter vector given by the user, made relative to its sigma."""
+        """Relative theta to start from: on one crossed component of scalar terms the
+        moment estimates (``lmm_crossed_start``), else each term's own start (SDs equal to
+        sigma); or a full parameter vector given by the user, made relative to its sigma."""
         if start is None:
-            return self.re.theta_start()
+            moments = self._crossed_moments
+            found = moments and start_and_scale(moments, self.re, self.cross.XyWXy)
+            return found[0] if found else self.re.theta_start()
         p = np.asarray(start, float)
         return p[self.layout.theta] - 0.5 * p[self.sigma_slot][0] * self.log_sd
 
@@ -373,8 +386,14 @@ class ProfiledGaussianObjective(LaplaceObjective):
                 return np.inf, np.zeros_like(theta)
             return -out[0], -out[1]
 
+        moments = self._crossed_moments
         with np.errstate(all="ignore"):
-            result = quasi_newton(negative, theta0, self.theta_table, max_iter)
+            if moments is None:
+                result = quasi_newton(negative, theta0, self.theta_table, max_iter)
+            else:
+                result = quasi_newton(negative, theta0, self.theta_table, max_iter,
+                                      scale=scale_at(moments, self.re, theta0),
+                                      gtol=SCALED_GTOL)
         # profiled() keeps its last evaluation: usually the optimum, then not evaluated again
         _, _, beta, sigma2 = self.profiled(result.x)
         p = self.full_parameters(result.x, beta, sigma2)
@@ -443,18 +462,31 @@ class ProfiledGaussianObjective(LaplaceObjective):
 
     def _hessian(self, gradient, params, grad, state):
         """The Hessian of -L at ``params`` (``state`` there), by forward differences of the
-        exact gradient in the variance parameters.  Under ML, beta enters L quadratically:
-        its block is exact, X'V^-1X = S_XX / sigma^2 (S the penalized sums of squares), and
-        its cross block is read from the other parameters' columns."""
-        if self.REML:
-            return numeric_hessian(gradient, params, grad)
-        beta = np.arange(self.layout.size)[self.layout.beta]
-        others = np.setdiff1d(np.arange(self.layout.size), beta)
+        exact gradient in the variance parameters: along each theta, and, in place of log
+        sigma^2 alone (which moves every relative SD), along log sigma^2 with each log SD
+        by half as much, which keeps Lambda / sigma and so reuses the factorization at
+        ``params``: one factorization fewer; the log sigma^2 column follows by linearity.
+        Under ML, beta enters L quadratically: its block is exact, X'V^-1X = S_XX / sigma^2
+        (S the penalized sums of squares), and its cross block is read from the other
+        parameters' columns."""
+        lay = self.layout
+        index = np.arange(lay.size)
+        beta, thetas = index[lay.beta], index[lay.theta]
+        log_sigma2 = int(index[self.sigma_slot][0])
+        others = np.setdiff1d(index, np.append(beta, log_sigma2))      # theta first
         fac, _, _, sigma2, _ = state.profiled
-        hess = np.empty((self.layout.size, self.layout.size))
+        hess = np.empty((lay.size, lay.size))
         hess[:, others] = forward_columns(gradient, params, grad, others)
-        hess[np.ix_(beta, beta)] = fac.schur[:self.n_beta, :self.n_beta] / sigma2
-        hess[np.ix_(others, beta)] = hess[np.ix_(beta, others)].T
+        direction = np.zeros(lay.size)
+        direction[log_sigma2], direction[thetas] = 1.0, 0.5 * self.log_sd
+        up = params + 1e-5 * max(1.0, abs(params[log_sigma2])) * direction
+        self._last_factorization = (self._factorization_key(up), fac)
+        along = (gradient(up) - grad) / (up[log_sigma2] - params[log_sigma2])
+        hess[:, log_sigma2] = along - hess[:, thetas] @ direction[thetas]
+        others = np.append(others, log_sigma2)
+        if beta.size:
+            hess[np.ix_(beta, beta)] = fac.schur[:self.n_beta, :self.n_beta] / sigma2
+            hess[np.ix_(others, beta)] = hess[np.ix_(beta, others)].T
         block = hess[np.ix_(others, others)]
         hess[np.ix_(others, others)] = 0.5 * (block + block.T)
         return hess

@@ -133,7 +133,7 @@ FTOL = 1e-12          # L-BFGS-B stops where an iteration reduces -L by less tha
 CRAWL_WINDOW = 10     # iterations over which a log SD is watched for crawling to zero
 
 
-def quasi_newton(negative, p0, parameters: ParameterTable, max_iter, scale=None):
+def quasi_newton(negative, p0, parameters: ParameterTable, max_iter, scale=None, gtol=1e-9):
     """L-BFGS-B on the exact gradient, with a shortcut for variances that go to zero.
 
     When a variance's maximum is at zero, its log SD crawls towards minus infinity: the
@@ -161,8 +161,10 @@ def quasi_newton(negative, p0, parameters: ParameterTable, max_iter, scale=None)
     Its first step has length one in the variables it moves, a small part of the Newton
     step |gradient| long that the unit curvature there predicts (VerbAgg, binary crossed
     designs: 1/40), and its line search took three evaluations to reach that; so each
-    search moves p / (scale * |gradient at its start|), longer by that factor and otherwise
-    the same to L-BFGS-B, which is invariant to a common scale of its variables."""
+    search moves p / (scale * |gradient at its start|), longer by that factor (rounded to
+    a power of two, so that p / search * search is p again) and otherwise the same to
+    L-BFGS-B, which is invariant to a common scale of its variables.
+    ``gtol`` bounds the projected gradient in p / scale at the end (whatever the stretch)."""
     curvature_scaled = scale is not None
     scale = np.ones_like(p0) if scale is None else scale
     search = scale          # the scale of the current search: ``scale`` stretched
@@ -171,7 +173,7 @@ def quasi_newton(negative, p0, parameters: ParameterTable, max_iter, scale=None)
         value, grad = negative(q * search)
         return value, grad * search
 
-    options = {"maxiter": max_iter, "ftol": FTOL, "gtol": 1e-9, "maxcor": 20}
+    options = {"maxiter": max_iter, "ftol": FTOL, "maxcor": 20}
     # log-scale parameters whose limit of zero is at minus infinity on the optimizer's scale
     log_sds = [k for k in boundary.candidates(parameters)
                if parameters[k].kind in (Kind.LOG_SD, Kind.DISPERSION)]
@@ -182,8 +184,10 @@ def quasi_newton(negative, p0, parameters: ParameterTable, max_iter, scale=None)
         if curvature_scaled:
             start_value, start_gradient = negative(p)
             if np.isfinite(start_value):
-                stretch = max(1.0, float(np.linalg.norm(start_gradient * scale)))
+                stretch = 2.0 ** max(0, round(np.log2(max(1.0, float(
+                    np.linalg.norm(start_gradient * scale))))))
         search = scale * stretch
+        options["gtol"] = gtol * stretch        # the gradient in p / search is stretch x
 
         def watch(intermediate_result):
             history.append((intermediate_result.x * search, intermediate_result.fun))

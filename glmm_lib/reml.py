@@ -28,16 +28,16 @@ from .differences import central_jacobian
 from .laplace import InnerModeError, LaplaceObjective, ModeState
 
 
-def reml_beta_covariance(gls_beta, params, beta_cov, cov_params, step=1e-5):
+def reml_beta_covariance(beta_jacobian, beta_cov, cov_params):
     """Cov(beta_hat) as glmmTMB reports it under REML.
 
     TMB treats beta as a random effect there, and its sdreport adds to the conditional
     covariance S^-1 (``beta_cov``) the uncertainty carried over from the variance
-    parameters (delta method): S^-1 + J Cov(theta) J', J = d beta_hat / d theta (central
-    differences of the GLS solution ``gls_beta(params)``).  With balanced data J is ~0."""
+    parameters (delta method): S^-1 + J Cov(theta) J', J = d beta_hat / d theta, given by
+    ``beta_jacobian()``.  With balanced data J is ~0."""
     if not np.all(np.isfinite(cov_params)):
         return beta_cov
-    jac = central_jacobian(gls_beta, params, step)
+    jac = beta_jacobian()
     return beta_cov + jac @ cov_params @ jac.T
 
 
@@ -106,8 +106,10 @@ class REMLObjective(LaplaceObjective):
         return state.beta, self.beta_covariance(state, cov)
 
     def beta_covariance(self, state, cov_params):
-        return reml_beta_covariance(lambda p: self.mode(p).beta, state.params, state.beta_cov,
-                                    cov_params)
+        # central differences of the GLS solution
+        return reml_beta_covariance(
+            lambda: central_jacobian(lambda p: self.mode(p).beta, state.params),
+            state.beta_cov, cov_params)
 
     def gradient(self, state):
         m, lay = self.model, self.layout

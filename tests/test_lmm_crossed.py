@@ -4,8 +4,8 @@ against the dense factorization, on small crossed, nested and random-slope desig
 The same model's profiled objective is built twice: with every component of Z'WZ formed
 densely (the oracle: one Cholesky of the whole block) and with every component of two or
 more grouping factors handled by elimination.  log det L, the profiled criterion and its
-gradient in theta, the likelihood at a full parameter vector and its gradient, and the
-modes must agree to 1e-10.
+gradient in theta, the likelihood at a full parameter vector and its gradient, the modes
+and (REML) the derivative of the fixed effects in the parameters must agree to 1e-10.
 """
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 import glmm_lib.lmm_crossprod
+from glmm_lib.lmm_reml_beta import beta_jacobian
 from glmm_lib.model import GLMMModel
 from glmm_lib.start import starting_values
 from test_elimination import crossed
@@ -90,6 +91,8 @@ def test_crossed_factorization_gives_the_dense_criterion_and_gradient(key, reml,
     close(state_c.value, state_d.value)
     close(state_c.b, state_d.b)
     close(crossed_.gradient(state_c), dense.gradient(state_d))
+    if reml:        # d beta / d p, which the REML standard errors read
+        close(beta_jacobian(crossed_, state_c), beta_jacobian(dense, state_d))
 
 
 def test_a_new_response_gives_the_criterion_of_a_fit_from_scratch(monkeypatch):

@@ -1,4 +1,4 @@
-"""The profiled gaussian objective (lmm_profiled, lmm_crossprod, stacked).
+"""The profiled gaussian objective (lmm_profiled, lmm_crossprod, lmm_reml_beta, stacked).
 
 - its log-likelihood at any parameter vector equals the general Laplace objective's (exact
   for a gaussian model, computed row by row, sharing none of the cross-product algebra)
@@ -6,6 +6,8 @@
 - the maximum of the profiled criterion over theta alone is where the full gradient is zero;
 - the rows the results read (eta, A, the factors of H), made only then, are the general
   objective's, and the Hessian's exact beta block agrees with differences of the gradient;
+- the closed-form derivative of the REML fixed effects in the parameters (their standard
+  errors) agrees with differences of the GLS solution;
 - a refit with a new response (cross-products of y only) gives the fit of that response
   from scratch;
 - the stacked Cholesky factor and inverse agree with numpy's.
@@ -20,8 +22,10 @@ import pytest
 
 import glmm_lib as gl
 from glmm_lib import stacked
+from glmm_lib.differences import central_jacobian
 from glmm_lib.laplace import LaplaceObjective
 from glmm_lib.lmm_profiled import ProfiledGaussianObjective
+from glmm_lib.lmm_reml_beta import beta_jacobian
 from glmm_lib.model import GLMMModel
 from glmm_lib.optimizer import numeric_hessian
 from glmm_lib.reml import REMLObjective
@@ -101,12 +105,14 @@ def test_final_rows_are_the_general_objectives(form):
         general.blocks.logdet(theirs.chol), rel=1e-9)
 
 
+@pytest.mark.parametrize("reml", [False, True])
 @pytest.mark.parametrize("form", ["us slopes", "crossed", "weights"])
-def test_hessian_beta_block_is_exact(form):
+def test_hessian_beta_block_is_exact(form, reml):
     """Under ML the Hessian's beta block is X'V^-1X from the cross-products; differences of
-    the exact gradient in every parameter give the same matrix to their truncation error."""
+    the exact gradient in every parameter give the same matrix to their truncation error
+    (the log sigma^2 column taken along the direction that keeps Lambda / sigma)."""
     formula, kwargs = FORMS[form]
-    fit = gl.glmm(formula, gaussian_data(), **kwargs)
+    fit = gl.glmm(formula, gaussian_data(), REML=reml, **kwargs)
     objective = fit.model.objective()
     p = fit.state.params
     state = objective.mode(p)
@@ -120,6 +126,23 @@ def test_hessian_beta_block_is_exact(form):
     np.testing.assert_allclose(ours, differences, rtol=1e-4, atol=1e-4 * np.abs(ours).max())
     beta = objective.layout.beta
     np.testing.assert_allclose(ours[beta, beta], differences[beta, beta], rtol=1e-7)
+
+
+@pytest.mark.filterwarnings("ignore::glmm_lib.SingularFitWarning")   # nested: a at zero
+@pytest.mark.parametrize("form", ["scalar", "us slopes", "nested", "crossed", "weights",
+                                  "cs with a nugget"])
+def test_reml_beta_jacobian_is_the_derivative_of_the_gls_solution(form):
+    """The closed form of d beta_hat / d p (REML standard errors) against central
+    differences of beta_hat, at the optimum and away from it."""
+    formula, kwargs = FORMS[form]
+    fit = gl.glmm(formula, gaussian_data(), REML=True, **kwargs)
+    objective = fit.model.objective()
+    for p in (fit.state.params, fit.state.params + np.random.default_rng(1).normal(
+            0, 0.2, fit.state.params.size)):
+        ours = beta_jacobian(objective, objective.mode(p))
+        differences = central_jacobian(lambda q: objective.mode(q).profiled[1], p)
+        np.testing.assert_allclose(ours, differences, rtol=1e-5,
+                                   atol=1e-6 * np.abs(differences).max())
 
 
 def test_refit_with_a_new_response_is_a_fit_from_scratch():
