@@ -1,7 +1,9 @@
 """How the lessons show things: one figure and table style, and small display helpers.
 
 Every lesson starts with :func:`use_course_style`, so that all pages draw
-figures of the same size and look and print tables with the same precision.
+figures of the same size and look, print tables with the same precision, and
+show no notices meant for the person running the code (the path of a library
+on the build machine is no part of a lesson).
 """
 from __future__ import annotations
 
@@ -12,6 +14,8 @@ def use_course_style(figsize=(7.0, 3.4), significant_digits: int | None = None) 
     """The course's figure style (the colour-blind-safe palette of :mod:`.palette`, no top
     and right spines, 100 dpi), ``figsize`` inches by default (None: matplotlib's); with
     ``significant_digits``, tables print floats to that many significant digits."""
+    import warnings
+
     import matplotlib.pyplot as plt
 
     from .palette import course_rcparams
@@ -20,6 +24,9 @@ def use_course_style(figsize=(7.0, 3.4), significant_digits: int | None = None) 
     if figsize is not None:
         style["figure.figsize"] = figsize
     plt.rcParams.update(style)
+    # progress bars are off in the lessons; tqdm still warns, on import, that a notebook
+    # without ipywidgets cannot draw them
+    warnings.filterwarnings("ignore", message="IProgress not found")
     if significant_digits is not None:
         import pandas as pd
 

@@ -30,8 +30,9 @@ import pandas as pd
 from glmm_lib.rstyle.numbers import format_pval
 from glmm_lib.tables import TableResult
 
-#: Column names of p-values in R's and glmm_lib's tables.
-P_VALUE_COLUMNS = ("p.value", "p_value", "Pr(>Chisq)", "Pr(>|z|)", "Pr(>|t|)", "Pr(>F)")
+#: Column names of p-values in R's and glmm_lib's tables (``Pr(boot)``: a bootstrap test's).
+P_VALUE_COLUMNS = ("p.value", "p_value", "Pr(>Chisq)", "Pr(>|z|)", "Pr(>|t|)", "Pr(>F)",
+                   "Pr(boot)")
 
 #: Tables with more columns than this get a line saying that they scroll sideways.
 WIDE_TABLE_COLUMNS = 6
