@@ -18,6 +18,7 @@ suppressPackageStartupMessages({
   library(jsonlite)
 })
 
+pdf(NULL)                   # residual plots of the snippets are drawn, but to no file
 pages <- sort(Sys.glob("book/*/*.md"))
 out_file <- "tests/fixtures/r_bridge.json"
 
@@ -74,6 +75,13 @@ numbers <- function(value) {
                 se = plain(sqrt(diag(as.matrix(vcov(value))))),
                 logLik = plain(logLik(value)), AIC = plain(AIC(value))))
   }
+  if (inherits(value, "lm")) {
+    # a fixed-effects fit; its log-likelihood is the REML one, as the pages fit it (REML=True)
+    ll <- logLik(value, REML = TRUE)
+    return(list(coef = plain(coef(value)), se = plain(sqrt(diag(vcov(value)))),
+                logLik = plain(ll), AIC = plain(AIC(ll))))
+  }
+  if (inherits(value, "ranef.mer")) return(table_numbers(as.data.frame(value)))
   if (inherits(value, "emmGrid")) return(table_numbers(summary(value)))
   if (inherits(value, "summary_emm") || inherits(value, "anova")) return(table_numbers(value))
   NULL

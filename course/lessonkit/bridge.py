@@ -45,6 +45,18 @@ def numbers(value) -> dict:
     raise TypeError(f"no bridge numbers for a {type(value).__name__}")
 
 
+def lm_anova(table: pd.DataFrame, fit) -> pd.DataFrame:
+    """A fixed-effects fit's :func:`glmm_lib.anova` table (``ddf="residual"``) laid out as
+    R's ``anova()`` of an ``lm`` prints it: ``Df`` per term, then a ``Residuals`` row with
+    the residual sum of squares and mean square and no test."""
+    residual_df = float(table["DenDF"].iloc[0])
+    residual_ms = float(fit.sigma) ** 2
+    residuals = pd.DataFrame({"Df": [residual_df], "Sum Sq": [residual_df * residual_ms],
+                              "Mean Sq": [residual_ms]}, index=["Residuals"])
+    terms = table.rename(columns={"NumDF": "Df"})[["Df", "Sum Sq", "Mean Sq", "F value", "Pr(>F)"]]
+    return pd.concat([terms.astype(float), residuals])
+
+
 def glue_bridge(values: dict) -> None:
     """Glue ``{R key: numbers(value)}`` into the page (not displayed)."""
     from myst_nb import glue
