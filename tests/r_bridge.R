@@ -19,6 +19,7 @@ suppressPackageStartupMessages({
 })
 
 pages <- sort(Sys.glob("book/*/*.md"))
+pdf(NULL)                  # the residual plots the tabs draw go nowhere (no Rplots.pdf)
 out_file <- "tests/fixtures/r_bridge.json"
 
 r_blocks <- function(path) {
@@ -102,9 +103,12 @@ for (page in pages) {
       }
       value <- withCallingHandlers(eval(expr, env),
                                    warning = function(w) invokeRestart("muffleWarning"))
-      if (is.call(expr) && as.character(expr[[1]]) %in% c("<-", "=") && !is.name(expr[[2]]))
+      assigned <- is.call(expr) && as.character(expr[[1]]) %in% c("<-", "=")
+      if (assigned && !is.name(expr[[2]]))
         next                                    # worms$trt <- factor(...): data preparation
       got <- numbers(value)
+      if (is.null(got) && !assigned && is.data.frame(value))
+        got <- table_numbers(value)             # a table the tab prints (data read are assigned)
       if (!is.null(got)) values[[key_of(expr)]] <- got
     }
   }
