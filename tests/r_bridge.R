@@ -19,7 +19,6 @@ suppressPackageStartupMessages({
 })
 
 pages <- sort(Sys.glob("book/*/*.md"))
-pdf(NULL)                  # the residual plots the tabs draw go nowhere (no Rplots.pdf)
 out_file <- "tests/fixtures/r_bridge.json"
 
 r_blocks <- function(path) {
