@@ -110,9 +110,12 @@ for (page in pages) {
       }
       value <- withCallingHandlers(eval(expr, env),
                                    warning = function(w) invokeRestart("muffleWarning"))
-      if (is.call(expr) && as.character(expr[[1]]) %in% c("<-", "=") && !is.name(expr[[2]]))
+      assigned <- is.call(expr) && as.character(expr[[1]]) %in% c("<-", "=")
+      if (assigned && !is.name(expr[[2]]))
         next                                    # worms$trt <- factor(...): data preparation
       got <- numbers(value)
+      if (is.null(got) && !assigned && is.data.frame(value))
+        got <- table_numbers(value)             # a table the tab prints (data read are assigned)
       if (!is.null(got)) values[[key_of(expr)]] <- got
     }
   }
