@@ -13,6 +13,15 @@ for this case the likelihood (exact for a gaussian model) is
 summed over the groups c of observations that share random effects, with
 dL/dbeta = X' alpha (alpha = V^-1 r) and, for D_k = dA/dtheta_k,
 dL/dtheta_k = (D_k' alpha)'(A' alpha) - sum((V^-1 A) * D_k).
+
+Under REML (``GaussianMarginalREMLObjective``) beta is integrated out the same way:
+with C = V^-1 X and S = X'V^-1 X (summed over the groups), beta_hat = S^-1 C'(y - offset),
+
+    L_REML = L(beta_hat) - 1/2 log det S + (p / 2) log(2 pi),
+
+and, beta_hat maximizing L for the given theta, only log det S adds to the gradient:
+-1/2 d log det S / dtheta_k = sum((C S^-1 C' A) * D_k), the block of C S^-1 C' A on a
+group's rows being C_c S^-1 (C_c' A_c) since a random effect belongs to one group.
 """
 from __future__ import annotations
 
@@ -21,12 +30,14 @@ from scipy.linalg import cho_solve
 
 from . import memory
 from .errors import GLMMInputError
+from .differences import central_jacobian
 from .laplace import InnerModeError, LaplaceObjective, ModeState
+from .reml import REMLState, reml_beta_covariance
 
 
 def applies(model) -> bool:
-    return (model.family.is_normal_linear and not model.REML
-            and model.random_effects.q > 0
+    """A gaussian model with random effects and its residual variance fixed (ML or REML)."""
+    return (model.family.is_normal_linear and model.random_effects.q > 0
             and all(d.shape[1] == 0 for d in model.aux_designs.values()))
 
 
@@ -84,6 +95,12 @@ class GaussianMarginalObjective(LaplaceObjective):
         return state
 
     def gradient(self, state) -> np.ndarray:
+        out, alpha_full = self._variance_gradient(state)
+        out[self.layout.beta] = self.model.X.T @ alpha_full
+        return out
+
+    def _variance_gradient(self, state):
+        """The gradient with its beta part left at zero, and V^-1 r on every row."""
         m, lay = self.model, self.layout
         out = np.zeros(lay.size)
         alpha_full = np.zeros(m.nobs)
@@ -94,8 +111,7 @@ class GaussianMarginalObjective(LaplaceObjective):
             alpha_full[rows] = alpha
             G[rows] = alpha[:, None] * bc[local] - vinv_a[np.arange(rows.size)[:, None], local]
         out[lay.theta] = self.re.theta_gradient(state.params[lay.theta], G)
-        out[lay.beta] = m.X.T @ alpha_full
-        return out
+        return out, alpha_full
 
     def final_state(self, params, b_start=None) -> ModeState:
         state = self.mode(params, b_start=b_start)
@@ -103,3 +119,74 @@ class GaussianMarginalObjective(LaplaceObjective):
         w = 1.0 / np.exp(state.aux["log_sigma2"])
         state.chol = self.blocks.cholesky(self.blocks.assemble(state.A, w))
         return state
+
+
+class GaussianMarginalREMLObjective(GaussianMarginalObjective):
+    """REML from V, for the same models (see the module's docstring): the Laplace form of
+    REML (``reml.py``) solves with H, whose entries of order 1/sigma^2 leave its gradient
+    to round-off, and the search then ends where the BLAS kernel's rounding sends it."""
+
+    def __init__(self, model):
+        super().__init__(model)
+        self.parameters = model.parameters.without_fixed_effects()
+        self.layout = self.parameters.layout
+        self.n_beta = model.X.shape[1]
+
+    def start(self, full_start):
+        return full_start[self.n_beta:]
+
+    def mode(self, params, b_start=None, max_iter=None, tol=None) -> REMLState:
+        m, p = self.model, self.n_beta
+        self.n_evaluations += 1
+        theta = params[self.layout.theta]
+        aux = self.aux_values(params)
+        sigma2 = np.broadcast_to(np.exp(aux["log_sigma2"]), m.nobs)
+        A = self.re.values(theta)
+        r0 = m.y - m.offset
+        groups, S, rhs, value = [], np.zeros((p, p)), np.zeros(p), 0.0
+        for rows, local, size in self.components:
+            Ac = self._dense(A[rows], local, size)
+            try:
+                chol = np.linalg.cholesky(Ac @ Ac.T + np.diag(sigma2[rows]))
+            except np.linalg.LinAlgError:
+                raise InnerModeError("the marginal covariance V is not positive definite") from None
+            # V^-1 (y - offset), V^-1 X and V^-1 A in one pair of triangular solves
+            solved = cho_solve((chol, True), np.column_stack([r0[rows], m.X[rows], Ac]))
+            vinv_r0, C, vinv_a = solved[:, 0], solved[:, 1:p + 1], solved[:, p + 1:]
+            S += m.X[rows].T @ C
+            rhs += m.X[rows].T @ vinv_r0
+            value -= np.sum(np.log(np.diag(chol)))
+            groups.append((rows, local, size, Ac, vinv_r0, C, vinv_a))
+        try:
+            s_chol = np.linalg.cholesky(S)
+        except np.linalg.LinAlgError:
+            raise InnerModeError("X'V^-1X is not positive definite") from None
+        beta_cov = cho_solve((s_chol, True), np.eye(p))
+        beta = beta_cov @ rhs
+        b = np.zeros(self.re.q)
+        pieces = []
+        for rows, local, size, Ac, vinv_r0, C, vinv_a in groups:
+            alpha = vinv_r0 - C @ beta                # V^-1 (y - X beta_hat - offset)
+            value -= 0.5 * (r0[rows] - m.X[rows] @ beta) @ alpha
+            bc = Ac.T @ alpha
+            b[self.re.cols[rows].ravel()] = bc[local.ravel()]
+            # V^-1 A less its REML correction C S^-1 C'A: the gradient's only use of either
+            pieces.append((rows, local, size, vinv_a - C @ (beta_cov @ (C.T @ Ac)), alpha, bc))
+        value += (-0.5 * m.nobs * np.log(2 * np.pi) - np.sum(np.log(np.diag(s_chol)))
+                  + 0.5 * p * np.log(2 * np.pi))
+        eta = m.X @ beta + self.re.times(A, b) + m.offset
+        state = REMLState(params, b, eta, aux, A, [], float(value), True, 1,
+                          beta=beta, beta_cov=beta_cov)
+        state.pieces = pieces
+        return state
+
+    def gradient(self, state) -> np.ndarray:
+        # the ML gradient's theta part, V^-1 A replaced by V^-1 A - C S^-1 C'A (``mode``)
+        return self._variance_gradient(state)[0]
+
+    def fixed_effects(self, state, cov):
+        """beta from the GLS solution, its covariance with the variance parameters'
+        uncertainty carried over as glmmTMB's sdreport does (``reml_beta_covariance``)."""
+        return state.beta, reml_beta_covariance(
+            lambda: central_jacobian(lambda q: self.mode(q).beta, state.params),
+            state.beta_cov, cov)

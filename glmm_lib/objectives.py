@@ -5,6 +5,7 @@ specialised ones are faster or better conditioned there:
   gaussian, identity link, one residual variance (ML or REML)
                                         -> lmm_profiled.ProfiledGaussianObjective (on the
                                            cross-products, beta and sigma profiled out)
+  REML with dispformula = ~0           -> marginal.GaussianMarginalREMLObjective (via V)
   REML otherwise (a dispersion model)   -> reml.REMLObjective (fixed effects integrated out)
   Poisson-log with one (1 | g), unweighted -> grouped.GroupedPoissonObjective (per-group sums)
   gaussian with dispformula = ~0        -> marginal.GaussianMarginalObjective (exact, via V)
@@ -19,7 +20,7 @@ from . import grouped, lmm_profiled, marginal
 from .grouped import GroupedPoissonObjective
 from .laplace import LaplaceObjective
 from .lmm_profiled import ProfiledGaussianObjective
-from .marginal import GaussianMarginalObjective
+from .marginal import GaussianMarginalObjective, GaussianMarginalREMLObjective
 from .reml import REMLObjective
 
 
@@ -31,6 +32,8 @@ def make_objective(model, on_distinct_rows=False, profiled=True) -> LaplaceObjec
     if profiled and lmm_profiled.applies(model):
         return ProfiledGaussianObjective(model)
     if model.REML:
+        if marginal.applies(model):
+            return GaussianMarginalREMLObjective(model)
         return REMLObjective(model)
     if grouped.applies(model):
         return GroupedPoissonObjective(model)
