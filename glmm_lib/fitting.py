@@ -66,7 +66,12 @@ def _optimize(model, objective, start, optimizer_options):
 
 
 def _reached_a_maximum(summary, hessian) -> bool:
-    """A small gradient and a Hessian (of -L) that is positive definite."""
+    """A search that ended normally, a small gradient and a Hessian (of -L) that is positive
+    definite.  A line search that found no decrease ("ABNORMAL") on the profiled criterion
+    is where a residual SD runs to zero: the criterion is flat there to 1e-6, and which
+    point of that stretch the search stopped at depended on the BLAS kernel's rounding."""
+    if summary.message.startswith("ABNORMAL"):
+        return False
     if not np.max(np.abs(summary.final_gradient), initial=0.0) <= STALLED_GRADIENT:
         return False
     try:
