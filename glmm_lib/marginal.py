@@ -30,9 +30,8 @@ from scipy.linalg import cho_solve
 
 from . import memory
 from .errors import GLMMInputError
-from .differences import central_jacobian
 from .laplace import InnerModeError, LaplaceObjective, ModeState
-from .reml import REMLState, reml_beta_covariance
+from .reml import BetaIntegratedOut, REMLState
 
 
 def applies(model) -> bool:
@@ -121,19 +120,14 @@ class GaussianMarginalObjective(LaplaceObjective):
         return state
 
 
-class GaussianMarginalREMLObjective(GaussianMarginalObjective):
+class GaussianMarginalREMLObjective(BetaIntegratedOut, GaussianMarginalObjective):
     """REML from V, for the same models (see the module's docstring): the Laplace form of
     REML (``reml.py``) solves with H, whose entries of order 1/sigma^2 leave its gradient
     to round-off, and the search then ends where the BLAS kernel's rounding sends it."""
 
     def __init__(self, model):
         super().__init__(model)
-        self.parameters = model.parameters.without_fixed_effects()
-        self.layout = self.parameters.layout
-        self.n_beta = model.X.shape[1]
-
-    def start(self, full_start):
-        return full_start[self.n_beta:]
+        self._integrate_out_beta(model)
 
     def mode(self, params, b_start=None, max_iter=None, tol=None) -> REMLState:
         m, p = self.model, self.n_beta
@@ -183,10 +177,3 @@ class GaussianMarginalREMLObjective(GaussianMarginalObjective):
     def gradient(self, state) -> np.ndarray:
         # the ML gradient's theta part, V^-1 A replaced by V^-1 A - C S^-1 C'A (``mode``)
         return self._variance_gradient(state)[0]
-
-    def fixed_effects(self, state, cov):
-        """beta from the GLS solution, its covariance with the variance parameters'
-        uncertainty carried over as glmmTMB's sdreport does (``reml_beta_covariance``)."""
-        return state.beta, reml_beta_covariance(
-            lambda: central_jacobian(lambda q: self.mode(q).beta, state.params),
-            state.beta_cov, cov)

@@ -47,15 +47,34 @@ class REMLState(ModeState):
     beta_cov: np.ndarray = None
 
 
-class REMLObjective(LaplaceObjective):
-    def __init__(self, model):
-        super().__init__(model)
+class BetaIntegratedOut:
+    """What an objective with beta integrated out (REML) changes: its parameters are the
+    variance parameters alone, and beta comes from the GLS solution of its states
+    (``REMLState.beta``, ``beta_cov``)."""
+
+    def _integrate_out_beta(self, model):
         self.parameters = model.parameters.without_fixed_effects()
         self.layout = self.parameters.layout
         self.n_beta = model.X.shape[1]
 
     def start(self, full_start):
         return full_start[self.n_beta:]
+
+    def fixed_effects(self, state, cov):
+        """beta from the GLS solution at the optimum, its covariance from ``beta_covariance``."""
+        return state.beta, self.beta_covariance(state, cov)
+
+    def beta_covariance(self, state, cov_params):
+        # central differences of the GLS solution
+        return reml_beta_covariance(
+            lambda: central_jacobian(lambda p: self.mode(p).beta, state.params),
+            state.beta_cov, cov_params)
+
+
+class REMLObjective(BetaIntegratedOut, LaplaceObjective):
+    def __init__(self, model):
+        super().__init__(model)
+        self._integrate_out_beta(model)
 
     def mode(self, params, b_start=None, max_iter=None, tol=None) -> REMLState:
         m = self.model
@@ -100,16 +119,6 @@ class REMLObjective(LaplaceObjective):
                           beta=beta, beta_cov=beta_cov)
         state.gls = (w, HinvAtWX, w[:, None] * (X - AE))     # W, E and C = V^-1 X
         return state
-
-    def fixed_effects(self, state, cov):
-        """beta from the GLS solution at the optimum, its covariance from ``beta_covariance``."""
-        return state.beta, self.beta_covariance(state, cov)
-
-    def beta_covariance(self, state, cov_params):
-        # central differences of the GLS solution
-        return reml_beta_covariance(
-            lambda: central_jacobian(lambda p: self.mode(p).beta, state.params),
-            state.beta_cov, cov_params)
 
     def gradient(self, state):
         m, lay = self.model, self.layout
