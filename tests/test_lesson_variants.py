@@ -169,7 +169,7 @@ VARIANTS = {
     "linear_model": oats_variants,
     "blocks_fixed_random": lambda tmp_path: [{"subset_level": "Marvellous"}, {"subset_level": "Golden.rain"}],
     "blups": lambda tmp_path: [{"subset_level": "Marvellous"}, {"subset_level": "Golden.rain"}],
-    "reml": lambda tmp_path: [{"seed": 7, "nsim": 60}, {"n_blocks": 6, "sd_block": 0.5, "seed": 3, "nsim": 60}],
+    "reml": lambda tmp_path: [{"seed": 7, "nsim": 40}, {"n_blocks": 6, "sd_block": 0.5, "seed": 3, "nsim": 40}],
     "subsampling": subsampling_variants,
     # Day 2
     "alpha_lattice": alpha_variants,
@@ -181,8 +181,8 @@ VARIANTS = {
     "split_plot": split_plot_variants,
     # Extras: the power curves with larger and smaller effects, fewer simulations
     "planning": lambda tmp_path: [
-        {"effect_scale": 1.0, "nsim_power": 40, "nsim_boot": 200, "seed": 1},
-        {"effect_scale": 0.3, "blocks": [6, 12], "subjects": [3, 8], "nsim_power": 40, "nsim_boot": 200, "seed": 2}],
+        {"effect_scale": 1.0, "blocks": [3, 6], "subjects": [3, 5], "nsim_power": 20, "nsim_boot": 100, "seed": 1},
+        {"effect_scale": 0.3, "blocks": [6, 12], "subjects": [3, 5], "nsim_power": 20, "nsim_boot": 100, "seed": 2}],
 }
 
 
