@@ -186,18 +186,10 @@ class BlockStructure:
                 out.append(np.swapaxes(cinv, 1, 2) @ cinv)
         return out + [block.inverse(f) for block, f in zip(self.coupled, chol[len(self.buckets):])]
 
-    def row_blocks(self, inverse):
-        """For each row i, the K x K block of H^-1 at its own coefficients: (n, K, K)."""
-        out = np.empty((self.n, self.K, self.K))
-        for b, hinv in zip(self.buckets, inverse):
-            out[b.rows] = hinv[b.comp[:, :, None], b.local[:, :, None], b.local[:, None, :]]
-        for block, hinv in zip(self.coupled, inverse[len(self.buckets):]):
-            block.row_blocks(hinv, out)
-        return out
-
     def row_products(self, inverse, A):
-        """For each row i, H^-1 a_i at its own coefficients: (n, K), the row blocks of
-        ``row_blocks`` applied to the rows of A (coupled blocks never form theirs)."""
+        """For each row i, H^-1 a_i at its own coefficients: (n, K), the K x K block of
+        H^-1 at the row's coefficients applied to its row of A (coupled blocks never form
+        those blocks)."""
         out = np.empty((self.n, self.K))
         for b, hinv in zip(self.buckets, inverse):
             rows = hinv[b.comp[:, :, None], b.local[:, :, None], b.local[:, None, :]]

@@ -274,20 +274,9 @@ class CoupledBlock:
                 T[members] = np.einsum("pk,pks->ps", flat.take(index), values[rows])
         return T
 
-    def row_blocks(self, inverse: CoupledInverse, out):
-        """Write each of the block's rows' K x K block of H^-1 into ``out`` (n, K, K)."""
-        E, R = self.slots_E, self.slots_R
-        rows = np.empty((self.rows.size, E.size + R.size, E.size + R.size))
-        rows[:, E[:, None], E[None, :]] = inverse.EE[self.row_level]
-        er = inverse.ER[self.pair_of]                        # (n, r, s)
-        rows[:, E[:, None], R[None, :]] = np.swapaxes(er, 1, 2)
-        rows[:, R[:, None], E[None, :]] = er
-        rows[:, R[:, None], R[None, :]] = inverse.RR[self.row_R[:, :, None], self.row_R[:, None, :]]
-        out[self._row_index] = rows
-
     def row_products(self, inverse: CoupledInverse, A, out):
         """Write each of the block's rows' H^-1 a_i, at the row's own K coefficients, into
-        ``out`` (n, K): the row blocks of ``row_blocks`` times a_i without forming them."""
+        ``out`` (n, K): the row's K x K block of H^-1 times a_i, without forming the block."""
         a = A[self._row_index]
         aE, aR = a[:, self.slots_E], a[:, self.slots_R]
         er = inverse.ER.reshape(-1, self.s)[self.pair_of]    # (n, r, s)

@@ -15,6 +15,7 @@ import numpy as np
 import scipy.optimize
 
 from . import boundary
+from .differences import central_jacobian
 from .laplace import InnerModeError
 from .parameters import Kind, ParameterTable
 
@@ -71,14 +72,7 @@ def central_hessian(gradient, params, step=1e-4):
     break the symmetry of a balanced design by 1e-4, differently under each BLAS kernel.
     A step ten times larger divides the rounding by ten, and central differences keep
     the truncation error at h^2 (1e-8 relative)."""
-    k = params.size
-    hess = np.empty((k, k))
-    for j in range(k):
-        h = step * max(1.0, abs(params[j]))
-        up, down = params.copy(), params.copy()
-        up[j] += h
-        down[j] -= h
-        hess[:, j] = (gradient(up) - gradient(down)) / (2 * h)
+    hess = central_jacobian(gradient, params, step)
     return 0.5 * (hess + hess.T)
 
 

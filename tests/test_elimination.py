@@ -128,11 +128,13 @@ def test_elimination_solves_and_selects_the_entries_of_the_inverse(key, sparse_G
                                rtol=0, atol=TOL)
     inverse_e = eliminated.blocks.inverse(chol_e)
     rows = H_inv[cols[:, :, None], cols[:, None, :]]
-    np.testing.assert_allclose(eliminated.blocks.row_blocks(inverse_e), rows, rtol=0, atol=TOL)
+    products = np.einsum("ikl,il->ik", rows, state.A)      # each row's H^-1 a_i
+    np.testing.assert_allclose(eliminated.blocks.row_products(inverse_e, state.A), products,
+                               rtol=0, atol=TOL)
     np.testing.assert_allclose(eliminated.blocks.unit_variances(inverse_e), np.diag(H_inv),
                                rtol=0, atol=TOL)
-    np.testing.assert_allclose(dense.blocks.row_blocks(dense.blocks.inverse(chol_d)), rows,
-                               rtol=0, atol=TOL)
+    np.testing.assert_allclose(dense.blocks.row_products(dense.blocks.inverse(chol_d), state.A),
+                               products, rtol=0, atol=TOL)
     # each level's own coefficients, as the conditional variances of ranef read them
     for term, off in zip(dense.re.terms, dense.re.offsets):
         s = term.size
