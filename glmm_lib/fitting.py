@@ -41,10 +41,13 @@ def fit(model, start=None, **optimizer_options) -> GLMMResults:
         if isinstance(objective, ProfiledGaussianObjective):
             # starting values and optimization in one: theta alone, beta and sigma profiled
             summary, hessian = objective.optimize(start, **optimizer_options)
-            if not _reached_a_maximum(summary, hessian):
+            if not _reached_a_maximum(summary, hessian) or (
+                    summary.message.startswith("ABNORMAL")
+                    and objective.residual_vanishing(summary.end)):
                 # a residual variance running to zero sends the profiled criterion's relative
-                # covariance parameters to infinity; the general objective works on the
-                # absolute scale and reaches the boundary
+                # covariance parameters to infinity (no maximum, or a search stopped somewhere
+                # on that flat stretch); the general objective works on the absolute scale
+                # and reaches the boundary
                 objective = make_objective(model, on_distinct_rows=True, profiled=False)
                 summary, hessian = _optimize(model, objective, start, optimizer_options)
         else:
@@ -66,12 +69,7 @@ def _optimize(model, objective, start, optimizer_options):
 
 
 def _reached_a_maximum(summary, hessian) -> bool:
-    """A search that ended normally, a small gradient and a Hessian (of -L) that is positive
-    definite.  A line search that found no decrease ("ABNORMAL") on the profiled criterion
-    is where a residual SD runs to zero: the criterion is flat there to 1e-6, and which
-    point of that stretch the search stopped at depended on the BLAS kernel's rounding."""
-    if summary.message.startswith("ABNORMAL"):
-        return False
+    """A small gradient and a Hessian (of -L) that is positive definite."""
     if not np.max(np.abs(summary.final_gradient), initial=0.0) <= STALLED_GRADIENT:
         return False
     try:

@@ -116,6 +116,11 @@ def _model_crossproducts(model) -> CrossProducts:
     return cross
 
 
+# A residual SD below 1/100 of a random-effect SD is taken as running to zero
+# (``residual_vanishing``): its variance is then under 1e-4 of that component's.
+RESIDUAL_NEGLIGIBLE = 100.0
+
+
 @dataclass
 class Factorization:
     """What one theta (Lambda relative to sigma) gives, before beta and sigma are chosen."""
@@ -366,8 +371,19 @@ class ProfiledGaussianObjective(LaplaceObjective):
             moments = self._crossed_moments
             found = moments and start_and_scale(moments, self.re, self.cross.XyWXy)
             return found[0] if found else self.re.theta_start()
-        p = np.asarray(start, float)
+        return self._relative_theta(np.asarray(start, float))
+
+    def _relative_theta(self, p):
+        """theta relative to sigma (the profiled criterion's) of a full parameter vector."""
         return p[self.layout.theta] - 0.5 * p[self.sigma_slot][0] * self.log_sd
+
+    def residual_vanishing(self, p) -> bool:
+        """A random-effect SD over RESIDUAL_NEGLIGIBLE times the residual SD at ``p``: the
+        residual variance running to zero, where the profiled criterion is flat to 1e-6
+        and a search that stops there stops where the BLAS kernel's rounding sends it."""
+        relative_log_sds = self._relative_theta(p)[self.log_sd == 1.0]
+        return bool(relative_log_sds.size
+                    and relative_log_sds.max() > np.log(RESIDUAL_NEGLIGIBLE))
 
     def optimize_theta(self, theta0, max_iter=1000, seen=None):
         """The maximum of the profiled log-likelihood over relative theta.  ``seen`` keeps
